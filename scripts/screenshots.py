@@ -1,0 +1,58 @@
+"""Take phone-sized screenshots of the main pages as each persona, for people to look at.
+
+    uv run python scripts/screenshots.py [BASE_URL] [OUT_DIR]
+
+Needs a running server with the demo data (`make run`) and Debian's Chromium.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
+OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "test-artifacts/screenshots")
+PASSWORD = "Telederm-demo-2026"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=ARGS)
+        for email, paths, width in [
+            (None, ["/", "/sign-in/"], 390),
+            ("kari@pasient.example", ["/cases/", "/cases/new/"], 390),
+            ("lege@nordkapp.example", ["/cases/", "/cases/new/"], 390),
+            ("hudlege@telederm.example", ["/clinic/"], 1280),
+        ]:
+            context = browser.new_context(viewport={"width": width, "height": 800})
+            page = context.new_page()
+            if email:
+                page.goto(BASE + "/sign-in/")
+                page.fill("input[name=username]", email)
+                page.fill("input[name=password]", PASSWORD)
+                page.click("main button[type=submit]")
+            for path in paths:
+                page.goto(BASE + path)
+                name = (email or "anon").split("@")[0] + path.replace("/", "_") + ".png"
+                page.screenshot(path=str(OUT / name), full_page=True)
+                print(OUT / name)
+            context.close()
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""The case: one skin problem sent for a dermatologist's answer, its questionnaire and history."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from telederm.cases.states import OPEN_IN_QUEUE, CaseStatus
+from telederm.core import clock
+from telederm.patients.models import Patient
+
+if TYPE_CHECKING:
+    from telederm.accounts.models import User
+
+
+class CaseQuerySet(models.QuerySet["Case"]):
+    def drafts(self) -> CaseQuerySet:
+        return self.filter(status=Case.Status.DRAFT)
+
+    def awaiting_review(self) -> CaseQuerySet:
+        """Sent cases nobody has answered yet, most urgent first."""
+        return self.filter(status__in=[s.value for s in OPEN_IN_QUEUE]).order_by("due_at", "pk")
+
+    def answered(self) -> CaseQuerySet:
+        return self.filter(status=Case.Status.ANSWERED)
+
+    def other_sent_cases_of(self, case: Case) -> CaseQuerySet:
+        """The same patient's other sent cases, newest first: the clinician's context."""
+        return (
+            self.filter(patient_id=case.patient_id)
+            .exclude(pk=case.pk)
+            .exclude(status=CaseStatus.DRAFT)
+            .order_by("-submitted_at")
+        )
+
+
+STATUS_LABELS = {
+    CaseStatus.DRAFT: _("Draft"),
+    CaseStatus.SUBMITTED: _("Sent"),
+    CaseStatus.TRIAGED: _("Triaged"),
+    CaseStatus.IN_REVIEW: _("In review"),
+    CaseStatus.INFO_REQUESTED: _("More information requested"),
+    CaseStatus.ANSWERED: _("Answered"),
+    CaseStatus.VIDEO_SCHEDULED: _("Video consultation scheduled"),
+    CaseStatus.REFERRED: _("Referred in person"),
+    CaseStatus.ESCALATED: _("Emergency: escalated"),
+    CaseStatus.WITHDRAWN: _("Withdrawn"),
+    CaseStatus.CLOSED: _("Closed"),
+}
+
+
+class Case(models.Model):
+    Status = CaseStatus
+
+    class Priority(models.TextChoices):
+        URGENT = "urgent", _("Urgent")
+        SOON = "soon", _("Soon")
+        ROUTINE = "routine", _("Routine")
+
+    class BodySite(models.TextChoices):
+        SCALP = "scalp", _("Scalp")
+        FACE = "face", _("Face")
+        NECK = "neck", _("Neck")
+        CHEST = "chest", _("Chest")
+        ABDOMEN = "abdomen", _("Abdomen")
+        BACK = "back", _("Back")
+        ARM = "arm", _("Arm")
+        HAND = "hand", _("Hand or fingers")
+        GENITAL = "genital", _("Genital area")
+        BUTTOCKS = "buttocks", _("Buttocks")
+        LEG = "leg", _("Leg")
+        FOOT = "foot", _("Foot or toes")
+        NAIL = "nail", _("Nails")
+        MOUTH = "mouth", _("Mouth or lips")
+        WIDESPREAD = "widespread", _("Many places")
+
+    class Onset(models.TextChoices):
+        DAYS = "days", _("Less than a week")
+        WEEKS = "weeks", _("1 to 4 weeks")
+        MONTHS = "months", _("1 to 12 months")
+        YEARS = "years", _("More than a year")
+
+    class Change(models.TextChoices):
+        GROWING = "growing", _("Growing or spreading")
+        CHANGING = "changing", _("Changing colour or shape")
+        UNCHANGED = "unchanged", _("About the same")
+        IMPROVING = "improving", _("Getting better")
+        COMES_AND_GOES = "comes_and_goes", _("Comes and goes")
+
+    class Severity(models.TextChoices):
+        NONE = "none", _("None")
+        MILD = "mild", _("Mild")
+        MODERATE = "moderate", _("Moderate")
+        SEVERE = "severe", _("Severe")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="cases")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_cases"
+    )
+    status = models.CharField(
+        max_length=20,
+        choices=[(s.value, label) for s, label in STATUS_LABELS.items()],
+        default=CaseStatus.DRAFT.value,
+    )
+    # Optimistic concurrency: every change bumps it; a form carries the version it was drawn
+    # from, so a change made by someone else meanwhile is refused instead of overwritten.
+    version = models.PositiveIntegerField(default=1)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.ROUTINE)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+    )
+
+    complaint = models.TextField(_("What is the problem?"), max_length=2000)
+    body_site = models.CharField(_("Where on the body?"), max_length=20, choices=BodySite.choices)
+    body_site_detail = models.CharField(_("More exactly where"), max_length=200, blank=True)
+    onset = models.CharField(_("Since when?"), max_length=10, choices=Onset.choices)
+    change = models.CharField(_("How has it changed?"), max_length=20, choices=Change.choices)
+    itch = models.CharField(_("Itching"), max_length=10, choices=Severity.choices)
+    pain = models.CharField(_("Pain or soreness"), max_length=10, choices=Severity.choices)
+    treatments_tried = models.TextField(_("Treatments tried"), max_length=2000, blank=True)
+    other_information = models.TextField(_("Anything else?"), max_length=2000, blank=True)
+    patient_consents = models.BooleanField(_("The patient agrees to this referral"), default=False)
+
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status=CaseStatus.DRAFT.value)
+                | models.Q(status=CaseStatus.WITHDRAWN.value)
+                | (models.Q(submitted_at__isnull=False) & models.Q(due_at__isnull=False)),
+                name="case_sent_has_submitted_and_due_times",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=CaseStatus.ANSWERED.value)
+                | models.Q(answered_at__isnull=False),
+                name="case_answered_has_answered_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Case {self.uuid}"
+
+    @property
+    def state(self) -> CaseStatus:
+        return CaseStatus(self.status)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == CaseStatus.DRAFT
+
+    @property
+    def is_on_behalf(self) -> bool:
+        """Sent by a professional for the patient, not by the patient themself."""
+        return self.patient.user_id != self.created_by_id
+
+    def submitter_is(self, user: User) -> bool:
+        return self.created_by_id == user.pk
+
+
+class CaseEvent(models.Model):
+    """One step in a case's history, shown to the patient and clinicians: who did what, when."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Case started")
+        EDITED = "edited", _("Questionnaire changed")
+        PHOTO_ADDED = "photo_added", _("Photo added")
+        PHOTO_REMOVED = "photo_removed", _("Photo removed")
+        SUBMITTED = "submitted", _("Sent to the clinic")
+        REVIEW_STARTED = "review_started", _("A dermatologist started the review")
+        ANSWERED = "answered", _("Answered by a dermatologist")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} at {self.at}"

@@ -1,0 +1,49 @@
+"""Who may review and answer a case."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+
+from telederm.accounts.models import User
+from telederm.cases.models import Case, CaseQuerySet
+from telederm.cases.states import CaseStatus
+
+AnyUser = User | AnonymousUser
+
+
+def _dermatologist(user: AnyUser) -> User | None:
+    if isinstance(user, User) and user.is_active and user.role == User.Role.DERMATOLOGIST:
+        return user
+    return None
+
+
+def can_use_clinic(user: AnyUser) -> bool:
+    """The clinic workspace is for duty nurses and dermatologists."""
+    return isinstance(user, User) and user.is_active and user.is_clinical_staff
+
+
+def review_queue_for(user: AnyUser) -> CaseQuerySet:
+    """Sent cases waiting for an answer, soonest due first; empty for anyone outside the clinic."""
+    if not can_use_clinic(user):
+        return Case.objects.none()
+    return Case.objects.awaiting_review().select_related("patient", "assigned_to", "created_by")
+
+
+def can_take_for_review(user: AnyUser, case: Case) -> bool:
+    """A dermatologist takes a sent case nobody else has taken."""
+    person = _dermatologist(user)
+    return (
+        person is not None
+        and case.status in {CaseStatus.SUBMITTED, CaseStatus.TRIAGED}
+        and case.assigned_to_id in {None, person.pk}
+    )
+
+
+def can_answer(user: AnyUser, case: Case) -> bool:
+    """Only the dermatologist who took the case answers it."""
+    person = _dermatologist(user)
+    return (
+        person is not None
+        and case.status == CaseStatus.IN_REVIEW
+        and case.assigned_to_id == person.pk
+    )
