@@ -45,10 +45,16 @@ class QuestionnaireForm(forms.ModelForm[Case]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Radio buttons need no empty "---------" choice: nothing is checked until the person picks.
-        for name in ("onset", "change", "itch", "pain"):
+        radios = {
+            "onset": Case.Onset,
+            "change": Case.Change,
+            "itch": Case.Severity,
+            "pain": Case.Severity,
+        }
+        for name, choices in radios.items():
             field = self.fields[name]
             assert isinstance(field, forms.ChoiceField)
-            field.choices = [c for c in field.choices if c[0] != ""]
+            field.choices = choices.choices
 
     def clean_complaint(self) -> str:
         text = str(self.cleaned_data["complaint"]).strip()

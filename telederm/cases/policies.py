@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
 
 from telederm.accounts.models import User
 from telederm.cases.models import Case, CaseQuerySet
@@ -23,7 +24,10 @@ def cases_visible_to(user: AnyUser) -> CaseQuerySet:
     if person is None:
         return Case.objects.none()
     if person.role == User.Role.PATIENT:
-        return Case.objects.filter(patient__user=person)
+        # A professional's unsent draft is their work in progress, not yet the patient's case.
+        return Case.objects.filter(patient__user=person).filter(
+            ~Q(status=CaseStatus.DRAFT) | Q(created_by=person)
+        )
     if person.role == User.Role.SUBMITTER:
         return Case.objects.filter(created_by=person)
     if person.is_clinical_staff:
@@ -39,7 +43,9 @@ def can_view_case(user: AnyUser, case: Case) -> bool:
     if person is None:
         return False
     if person.role == User.Role.PATIENT:
-        return case.patient.user_id == person.pk
+        return case.patient.user_id == person.pk and (
+            not case.is_draft or case.created_by_id == person.pk
+        )
     if person.role == User.Role.SUBMITTER:
         return case.created_by_id == person.pk
     if person.is_clinical_staff:

@@ -23,6 +23,7 @@ from telederm.cases.forms import (
 )
 from telederm.cases.models import Case
 from telederm.core.errors import UserFacingError
+from telederm.core.forms import posted
 from telederm.patients.services import find_or_register_patient
 
 
@@ -52,7 +53,7 @@ def new_case(request: HttpRequest) -> HttpResponse:
     if not policies.can_create_case(person):
         raise PermissionDenied
     form_class = ReferralForm if person.is_submitter else QuestionnaireForm
-    form = form_class(request.POST or None)
+    form = form_class(posted(request))
     if request.method == "POST" and form.is_valid():
         answers = {k: v for k, v in form.cleaned_data.items() if k in services.QUESTIONNAIRE_FIELDS}
         if person.is_submitter:
@@ -77,8 +78,8 @@ def edit_case(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
         messages.info(request, _("This case has been sent and can no longer be changed."))
         return redirect("cases:detail", case_uuid=case.uuid)
     form_class = OnBehalfQuestionnaireForm if case.is_on_behalf else QuestionnaireForm
-    form = form_class(request.POST or None, initial=_answers(case))
-    version = VersionForm(request.POST or None, initial={"version": case.version})
+    form = form_class(posted(request), initial=_answers(case))
+    version = VersionForm(posted(request), initial={"version": case.version})
     if request.method == "POST" and form.is_valid() and version.is_valid():
         try:
             services.update_draft(

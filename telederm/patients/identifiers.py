@@ -110,8 +110,8 @@ def make_synthetic_fodselsnummer(birth_date: dt.date, individual: int) -> str:
     Returns the number, or raises ValueError when this individual number gives a check remainder
     of 10 (no valid number exists for it): try the next individual number.
     """
-    if not 0 <= individual <= 499:
-        raise ValueError("individual numbers 000-499 are the 1900-1999 range used for demo data")
+    if not 0 <= individual <= 999:
+        raise ValueError("an individual number has three digits")
     base = f"{birth_date:%d}{birth_date.month + 80:02d}{birth_date:%y}{individual:03d}"
     k1 = fodselsnummer.calc_check_digit1(base)
     if k1 == "10":

@@ -16,6 +16,7 @@ from telederm.accounts.models import User
 from telederm.cases import policies as case_policies
 from telederm.cases.services import open_case
 from telederm.core.errors import UserFacingError
+from telederm.core.forms import posted, posted_files
 from telederm.photos import services
 from telederm.photos.forms import PhotoUploadForm
 from telederm.photos.processing import PhotoRejected
@@ -34,7 +35,7 @@ def manage(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
     case = open_case(by=person, case_uuid=case_uuid, request=request)
     if not case_policies.can_edit_draft(person, case):
         return redirect("cases:detail", case_uuid=case.uuid)
-    form = PhotoUploadForm(request.POST or None, request.FILES or None)
+    form = PhotoUploadForm(posted(request), posted_files(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.add_photo(

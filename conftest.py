@@ -1,0 +1,196 @@
+"""Shared fixtures: the personas of DESIGN.md, a private photo store, and helpers to make cases.
+
+Every identity number here is synthetic (month + 80): it belongs to nobody.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from telederm.accounts.models import Organisation, User
+from telederm.cases import services as case_services
+from telederm.cases.models import Case
+from telederm.patients.identifiers import make_synthetic_fodselsnummer
+from telederm.patients.models import Patient
+from telederm.photos.services import add_photo
+
+PASSWORD = "Correct-horse-battery-9"
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.LANGUAGE_CODE = "en"
+    # Password hashing is deliberately slow; tests need none of that strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def synthetic_number(year: int, month: int, day: int, individual: int = 100) -> str:
+    for candidate in range(individual, individual + 10):
+        try:
+            return make_synthetic_fodselsnummer(dt.date(year, month, day), candidate)
+        except ValueError:
+            continue
+    raise AssertionError("no valid synthetic number in ten tries")
+
+
+def jpeg_bytes(
+    size: tuple[int, int] = (800, 600),
+    colour: tuple[int, int, int] = (200, 150, 130),
+    exif: Image.Exif | None = None,
+) -> bytes:
+    out = io.BytesIO()
+    image = Image.new("RGB", size, colour)
+    image.save(out, format="JPEG", exif=exif or Image.Exif())
+    return out.getvalue()
+
+
+@pytest.fixture
+def clinic(db: None) -> Organisation:
+    return Organisation.objects.create(name="Telederm hudklinikk", kind="clinic", her_id=8100001)
+
+
+@pytest.fixture
+def gp_office(db: None) -> Organisation:
+    return Organisation.objects.create(name="Nordkapp legesenter", kind="gp_office", her_id=8100002)
+
+
+def _user(email: str, role: str, organisation: Organisation | None = None, **extra: Any) -> User:
+    return User.objects.create_user(
+        email,
+        PASSWORD,
+        full_name=extra.pop("full_name", email.split("@")[0].title()),
+        role=role,
+        organisation=organisation,
+        **extra,
+    )
+
+
+@pytest.fixture
+def patient_user(db: None) -> User:
+    user = _user("kari@pasient.example", User.Role.PATIENT, full_name="Kari Nordmann")
+    Patient.objects.create(
+        identifier=synthetic_number(1970, 5, 17),
+        identifier_kind="fnr",
+        full_name="Kari Nordmann",
+        user=user,
+    )
+    return user
+
+
+@pytest.fixture
+def other_patient_user(db: None) -> User:
+    user = _user("ola@pasient.example", User.Role.PATIENT, full_name="Ola Hansen")
+    Patient.objects.create(
+        identifier=synthetic_number(1980, 2, 3),
+        identifier_kind="fnr",
+        full_name="Ola Hansen",
+        user=user,
+    )
+    return user
+
+
+@pytest.fixture
+def gp(gp_office: Organisation) -> User:
+    return _user(
+        "lege@nordkapp.example",
+        User.Role.SUBMITTER,
+        gp_office,
+        full_name="Ingrid Lie",
+        title="GP",
+        hpr_number="9100021",
+    )
+
+
+@pytest.fixture
+def other_gp(gp_office: Organisation) -> User:
+    return _user("lege2@nordkapp.example", User.Role.SUBMITTER, gp_office, full_name="Knut Ås")
+
+
+@pytest.fixture
+def duty_nurse(clinic: Organisation) -> User:
+    return _user("vakt@telederm.example", User.Role.DUTY_NURSE, clinic, full_name="Mona Berg")
+
+
+@pytest.fixture
+def dermatologist(clinic: Organisation) -> User:
+    return _user(
+        "hudlege@telederm.example", User.Role.DERMATOLOGIST, clinic, full_name="Erik Strand"
+    )
+
+
+@pytest.fixture
+def other_dermatologist(clinic: Organisation) -> User:
+    return _user("hudlege2@telederm.example", User.Role.DERMATOLOGIST, clinic, full_name="Anne Moe")
+
+
+@pytest.fixture
+def coordinator(clinic: Organisation) -> User:
+    return _user("koordinator@telederm.example", User.Role.COORDINATOR, clinic)
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    """Signed in, but with no relation to anyone's case."""
+    return _user("analytiker@telederm.example", User.Role.ANALYST)
+
+
+ANSWERS = {
+    "complaint": "A mole on my back has grown darker.",
+    "body_site": "back",
+    "onset": "months",
+    "change": "changing",
+    "itch": "none",
+    "pain": "mild",
+    "treatments_tried": "",
+}
+
+
+@pytest.fixture
+def make_case(patient_user: User) -> Callable[..., Case]:
+    """A case by a sender: draft, with photos, or sent."""
+
+    def make(
+        *,
+        by: User | None = None,
+        patient: Patient | None = None,
+        photos: int = 1,
+        submit: bool = False,
+        **answers: Any,
+    ) -> Case:
+        sender = by or patient_user
+        the_patient = patient or patient_user.patient
+        merged = {**ANSWERS, **answers}
+        if sender.role == User.Role.SUBMITTER:
+            merged.setdefault("patient_consents", True)
+        case = case_services.start_case(by=sender, patient=the_patient, answers=merged)
+        for index in range(photos):
+            add_photo(
+                by=sender, case=case, upload=io.BytesIO(jpeg_bytes(colour=(200, 150, 130 + index)))
+            )
+        case.refresh_from_db()
+        if submit:
+            case = case_services.submit_case(by=sender, case=case, expected_version=case.version)
+        return case
+
+    return make
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from django.conf import settings
+
+    return f"database: {settings.DATABASES['default']['ENGINE']}"
