@@ -50,14 +50,36 @@ def main() -> int:
     log = folder / "postgres.log"
     try:
         subprocess.run(
-            [*prefix, pg_bin("initdb"), "-D", str(data), "-U", "telederm", "--auth=trust",
-             "--encoding=UTF8", "--no-sync"],
-            check=True, stdout=subprocess.DEVNULL,
+            [
+                *prefix,
+                pg_bin("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "telederm",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         options = f"-h 127.0.0.1 -p {port} -k {sockets} -c fsync=off -c full_page_writes=off"
         subprocess.run(
-            [*prefix, pg_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"],
-            check=True, stdout=subprocess.DEVNULL,
+            [
+                *prefix,
+                pg_bin("pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(log),
+                "-o",
+                options,
+                "-w",
+                "start",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         env = {**os.environ, "DATABASE_URL": f"postgres://telederm@127.0.0.1:{port}/telederm"}
         print(f"PostgreSQL on 127.0.0.1:{port} ({folder})", flush=True)
@@ -66,7 +88,8 @@ def main() -> int:
         if (data / "postmaster.pid").exists():
             subprocess.run(
                 [*prefix, pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                check=False, stdout=subprocess.DEVNULL,
+                check=False,
+                stdout=subprocess.DEVNULL,
             )
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -13,4 +13,3 @@ def test_the_suite_runs_on_the_database_it_was_given() -> None:
     url = os.environ.get("DATABASE_URL", "sqlite://")
     expected = "postgresql" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
     assert connection.vendor == expected
-

@@ -1,0 +1,134 @@
+"""`make bench`: time the steps a person waits for, on a throwaway SQLite database.
+
+Writes docs/benchmarks.md with the machine and the date. Timing goals live here, not in tests.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+workdir = tempfile.mkdtemp(prefix="telederm-bench-")
+os.environ["TELEDERM_VAR_DIR"] = workdir
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "telederm.settings")
+os.environ["TELEDERM_EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+def timed(action: Callable[[], object], runs: int) -> tuple[float, float]:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples), max(samples)
+
+
+def phone_photo(seed: int) -> bytes:
+    image = Image.effect_noise((4000, 3000), 40 + seed).convert("RGB")
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    call_command("demo", stdout=io.StringIO())
+    from telederm.accounts.models import User
+    from telederm.cases import services
+    from telederm.photos.processing import process_upload
+    from telederm.photos.services import add_photo
+
+    rows = []
+    photo = phone_photo(0)
+    median, worst = timed(
+        lambda: process_upload(
+            io.BytesIO(photo), max_bytes=50_000_000, max_pixels=50_000_000, long_edge=2560
+        ),
+        5,
+    )
+    rows.append(
+        ("Clean a 12 MP phone photo (decode, orient, strip, 3 renditions)", 5, median, worst)
+    )
+
+    patient = User.objects.get(email="kari@pasient.example")
+    answers = {
+        "complaint": "bench",
+        "body_site": "arm",
+        "onset": "weeks",
+        "change": "unchanged",
+        "itch": "none",
+        "pain": "none",
+    }
+    small = io.BytesIO()
+    Image.new("RGB", (1200, 900), (200, 150, 130)).save(small, format="JPEG")
+
+    def send_case() -> None:
+        case = services.start_case(by=patient, patient=patient.patient, answers=answers)
+        add_photo(by=patient, case=case, upload=io.BytesIO(small.getvalue()))
+        case.refresh_from_db()
+        services.submit_case(by=patient, case=case, expected_version=case.version)
+
+    median, worst = timed(send_case, 20)
+    rows.append(
+        ("Start, add a 1 MP photo to, and send a case (services, SQLite)", 20, median, worst)
+    )
+
+    client = Client()
+    client.force_login(User.objects.get(email="hudlege@telederm.example"))
+    with override_settings(ALLOWED_HOSTS=["testserver"]):
+        queue_size = len(client.get("/clinic/").content)
+        median, worst = timed(lambda: client.get("/clinic/"), 10)
+    from telederm.cases.models import Case
+
+    waiting = Case.objects.awaiting_review().count()
+    rows.append(
+        (
+            f"Render the clinic queue with {waiting} cases ({queue_size // 1024} KiB)",
+            10,
+            median,
+            worst,
+        )
+    )
+
+    lines = [
+        "# Benchmarks",
+        "",
+        "Made by `make bench` (scripts/bench.py) on a throwaway SQLite database with the demo data.",
+        "",
+        f"- Date: {time.strftime('%Y-%m-%d %H:%M %Z')}",
+        f"- Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        f"- Python {platform.python_version()}, Django {django.get_version()}",
+        "",
+        "| step | runs | median ms | worst ms |",
+        "|---|---:|---:|---:|",
+        *[
+            f"| {name} | {runs} | {median:.1f} | {worst:.1f} |"
+            for name, runs, median, worst in rows
+        ],
+        "",
+    ]
+    (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
