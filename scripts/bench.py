@@ -112,7 +112,7 @@ def main() -> None:
     lines = [
         "# Benchmarks",
         "",
-        "Made by `make bench` (scripts/bench.py) on a throwaway SQLite database with the demo data.",
+        "Made by `make bench` (scripts/bench.py) on a throwaway SQLite database with demo data.",
         "",
         f"- Date: {time.strftime('%Y-%m-%d %H:%M %Z')}",
         f"- Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",

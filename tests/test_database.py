@@ -1,4 +1,4 @@
-"""The suite runs on the database DATABASE_URL names: SQLite by default, PostgreSQL in `make test`."""
+"""The suite runs on the database DATABASE_URL names: SQLite, or PostgreSQL in `make test`."""
 
 from __future__ import annotations
 
