@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -188,6 +189,14 @@ def make_case(patient_user: User) -> Callable[..., Case]:
         return case
 
     return make
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    # WhiteNoise warns when the collected-static folder is missing (a fresh clone); tests serve
+    # static files from the apps, so an empty folder is all it needs.
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
