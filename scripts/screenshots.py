@@ -32,13 +32,14 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=ARGS)
-        for email, paths, width in [
-            (None, ["/", "/sign-in/"], 390),
-            ("kari@pasient.example", ["/cases/", "/cases/new/"], 390),
-            ("lege@nordkapp.example", ["/cases/", "/cases/new/"], 390),
-            ("hudlege@telederm.example", ["/clinic/"], 1280),
+        for email, paths, width, locale in [
+            (None, ["/", "/sign-in/"], 390, "nb-NO"),
+            ("kari@pasient.example", ["/cases/", "/cases/new/"], 390, "nb-NO"),
+            ("ola@pasient.example", ["/cases/"], 390, "en-GB"),
+            ("lege@nordkapp.example", ["/cases/", "/cases/new/"], 390, "nb-NO"),
+            ("hudlege@telederm.example", ["/clinic/"], 1280, "nb-NO"),
         ]:
-            context = browser.new_context(viewport={"width": width, "height": 800})
+            context = browser.new_context(viewport={"width": width, "height": 800}, locale=locale)
             page = context.new_page()
             if email:
                 page.goto(BASE + "/sign-in/")
@@ -47,7 +48,7 @@ def main() -> None:
                 page.click("main button[type=submit]")
             for path in paths:
                 page.goto(BASE + path)
-                name = (email or "anon").split("@")[0] + path.replace("/", "_") + ".png"
+                name = f"{(email or 'anon').split('@')[0]}{path.replace('/', '_')}{locale}.png"
                 page.screenshot(path=str(OUT / name), full_page=True)
                 print(OUT / name)
             context.close()

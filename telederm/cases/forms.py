@@ -55,6 +55,9 @@ class QuestionnaireForm(forms.ModelForm[Case]):
             field = self.fields[name]
             assert isinstance(field, forms.ChoiceField)
             field.choices = choices.choices
+        body_site = self.fields["body_site"]
+        assert isinstance(body_site, forms.ChoiceField)
+        body_site.choices = [("", _("Choose where")), *Case.BodySite.choices]
 
     def clean_complaint(self) -> str:
         text = str(self.cleaned_data["complaint"]).strip()
