@@ -14,8 +14,21 @@ from telederm.accounts.models import User
 from telederm.audit.models import AccessEvent
 from telederm.cases.models import Case
 from telederm.patients.models import Patient
+from telederm.review.services import answer_case, take_for_review
 
 pytestmark = pytest.mark.django_db
+
+
+def answer(case: Case, dermatologist: User) -> None:
+    case = take_for_review(by=dermatologist, case=case, expected_version=case.version)
+    answer_case(
+        by=dermatologist,
+        case=case,
+        expected_version=case.version,
+        assessment="Clinical note for the GP",
+        diagnosis="Naevus",
+        advice="Keep an eye on it.",
+    )
 
 
 def signed_in(client: Client, user: User) -> Client:
@@ -172,18 +185,8 @@ def test_the_queue_lists_sent_cases_soonest_due_first_and_logs_each_read(
 def test_a_patient_reads_the_answer_but_not_the_clinical_assessment(
     client: Client, make_case: Callable[..., Case], dermatologist: User
 ) -> None:
-    from telederm.review.services import answer_case, take_for_review
-
     case = make_case(submit=True)
-    case = take_for_review(by=dermatologist, case=case, expected_version=case.version)
-    answer_case(
-        by=dermatologist,
-        case=case,
-        expected_version=case.version,
-        assessment="Clinical note for the GP",
-        diagnosis="Naevus",
-        advice="Keep an eye on it.",
-    )
+    answer(case, dermatologist)
     body = (
         signed_in(client, case.created_by)
         .get(reverse("cases:detail", args=[case.uuid]))
@@ -193,3 +196,21 @@ def test_a_patient_reads_the_answer_but_not_the_clinical_assessment(
     assert "Naevus" in body
     assert "Clinical note for the GP" not in body
     assert "Answered by a dermatologist" in body
+
+
+def test_the_referring_gp_reads_assessment_and_advice(
+    client: Client,
+    make_case: Callable[..., Case],
+    gp: User,
+    patient_user: User,
+    dermatologist: User,
+) -> None:
+    case = make_case(by=gp, patient=patient_user.patient, submit=True)
+    answer(case, dermatologist)
+    body = signed_in(client, gp).get(reverse("cases:detail", args=[case.uuid])).content.decode()
+    assert "Clinical note for the GP" in body
+    assert "Keep an eye on it." in body
+    client.logout()
+    patient_view = signed_in(client, patient_user).get(reverse("cases:detail", args=[case.uuid]))
+    assert "Keep an eye on it." in patient_view.content.decode()
+    assert "Clinical note for the GP" not in patient_view.content.decode()
