@@ -19,7 +19,9 @@ from telederm.cases.models import Case, CaseEvent
 from telederm.cases.states import CaseStatus, check_transition
 from telederm.core import calendar, clock, outbox
 from telederm.core.errors import ChangedMeanwhile, UserFacingError
+from telederm.patients.identifiers import PersonIdentifier
 from telederm.patients.models import Patient
+from telederm.patients.services import find_or_register_patient
 
 # The questionnaire: what a sender fills in, and what a draft edit may change.
 QUESTIONNAIRE_FIELDS = (
@@ -73,6 +75,23 @@ def start_case(
     _event(case, by, CaseEvent.Action.CREATED)
     record(actor=by, action="case.create", patient=patient, case=case, request=request)
     return case
+
+
+@transaction.atomic
+def start_referral(
+    *,
+    by: User,
+    identifier: PersonIdentifier,
+    patient_name: str,
+    answers: Mapping[str, Any],
+    request: HttpRequest | None = None,
+) -> Case:
+    """A professional refers a patient: find or register the patient and open the draft together.
+
+    One transaction, so a refused case leaves no newly registered patient behind.
+    """
+    patient = find_or_register_patient(by=by, identifier=identifier, full_name=patient_name)
+    return start_case(by=by, patient=patient, answers=answers, request=request)
 
 
 @transaction.atomic

@@ -24,7 +24,6 @@ from telederm.cases.forms import (
 from telederm.cases.models import Case
 from telederm.core.errors import UserFacingError
 from telederm.core.forms import posted
-from telederm.patients.services import find_or_register_patient
 
 
 def _person(request: HttpRequest) -> User:
@@ -57,14 +56,17 @@ def new_case(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         answers = {k: v for k, v in form.cleaned_data.items() if k in services.QUESTIONNAIRE_FIELDS}
         if person.is_submitter:
-            patient = find_or_register_patient(
+            case = services.start_referral(
                 by=person,
                 identifier=form.cleaned_data["patient_identifier"],
-                full_name=form.cleaned_data["patient_name"],
+                patient_name=form.cleaned_data["patient_name"],
+                answers=answers,
+                request=request,
             )
         else:
-            patient = person.patient
-        case = services.start_case(by=person, patient=patient, answers=answers, request=request)
+            case = services.start_case(
+                by=person, patient=person.patient, answers=answers, request=request
+            )
         return redirect("photos:manage", case_uuid=case.uuid)
     return render(request, "cases/questionnaire.html", {"form": form, "case": None})
 

@@ -128,3 +128,19 @@ def test_withdrawing_a_sent_case_takes_it_out_of_the_queue(make_case: Callable[.
     case = make_case(submit=True)
     services.withdraw_case(by=case.created_by, case=case, expected_version=case.version)
     assert not Case.objects.awaiting_review().exists()
+
+
+def test_a_refused_referral_registers_no_patient(gp: User) -> None:
+    from conftest import synthetic_number
+    from telederm.patients.models import Patient
+    from telederm.patients.services import parse_identifier
+
+    identifier = parse_identifier(synthetic_number(1961, 4, 9))
+    with pytest.raises(ValueError, match="not questionnaire fields"):
+        services.start_referral(
+            by=gp,
+            identifier=identifier,
+            patient_name="Liv Andersen",
+            answers={"complaint": "x", "unknown_field": 1},
+        )
+    assert not Patient.objects.filter(identifier=identifier.value).exists()
