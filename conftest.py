@@ -81,28 +81,23 @@ def _user(email: str, role: str, organisation: Organisation | None = None, **ext
     )
 
 
-@pytest.fixture
-def patient_user(db: None) -> User:
-    user = _user("kari@pasient.example", User.Role.PATIENT, full_name="Kari Nordmann")
+def _patient(email: str, full_name: str, born: tuple[int, int, int]) -> User:
+    """A patient with an account, as after a self-referral sign-up."""
+    user = _user(email, User.Role.PATIENT, full_name=full_name)
     Patient.objects.create(
-        identifier=synthetic_number(1970, 5, 17),
-        identifier_kind="fnr",
-        full_name="Kari Nordmann",
-        user=user,
+        identifier=synthetic_number(*born), identifier_kind="fnr", full_name=full_name, user=user
     )
     return user
+
+
+@pytest.fixture
+def patient_user(db: None) -> User:
+    return _patient("kari@pasient.example", "Kari Nordmann", (1970, 5, 17))
 
 
 @pytest.fixture
 def other_patient_user(db: None) -> User:
-    user = _user("ola@pasient.example", User.Role.PATIENT, full_name="Ola Hansen")
-    Patient.objects.create(
-        identifier=synthetic_number(1980, 2, 3),
-        identifier_kind="fnr",
-        full_name="Ola Hansen",
-        user=user,
-    )
-    return user
+    return _patient("ola@pasient.example", "Ola Hansen", (1980, 2, 3))
 
 
 @pytest.fixture
