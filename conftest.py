@@ -156,6 +156,30 @@ ANSWERS = {
 }
 
 
+def answer(
+    case: Case,
+    by: User,
+    *,
+    take: bool = False,
+    assessment: str = "Clinical note for the GP",
+    diagnosis: str = "Naevus",
+    advice: str = "Keep an eye on it.",
+) -> None:
+    """A dermatologist answers a sent case (taking it first with take=True)."""
+    from telederm.review.services import answer_case, take_for_review
+
+    if take:
+        case = take_for_review(by=by, case=case, expected_version=case.version)
+    answer_case(
+        by=by,
+        case=case,
+        expected_version=case.version,
+        assessment=assessment,
+        diagnosis=diagnosis,
+        advice=advice,
+    )
+
+
 @pytest.fixture
 def make_case(patient_user: User) -> Callable[..., Case]:
     """A case by a sender: draft, with photos, or sent."""

@@ -9,26 +9,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from conftest import ANSWERS, PASSWORD, synthetic_number
+from conftest import ANSWERS, PASSWORD, answer, synthetic_number
 from telederm.accounts.models import User
 from telederm.audit.models import AccessEvent
 from telederm.cases.models import Case
 from telederm.patients.models import Patient
-from telederm.review.services import answer_case, take_for_review
 
 pytestmark = pytest.mark.django_db
-
-
-def answer(case: Case, dermatologist: User) -> None:
-    case = take_for_review(by=dermatologist, case=case, expected_version=case.version)
-    answer_case(
-        by=dermatologist,
-        case=case,
-        expected_version=case.version,
-        assessment="Clinical note for the GP",
-        diagnosis="Naevus",
-        advice="Keep an eye on it.",
-    )
 
 
 def signed_in(client: Client, user: User) -> Client:
@@ -186,7 +173,7 @@ def test_a_patient_reads_the_answer_but_not_the_clinical_assessment(
     client: Client, make_case: Callable[..., Case], dermatologist: User
 ) -> None:
     case = make_case(submit=True)
-    answer(case, dermatologist)
+    answer(case, dermatologist, take=True)
     body = (
         signed_in(client, case.created_by)
         .get(reverse("cases:detail", args=[case.uuid]))
@@ -206,7 +193,7 @@ def test_the_referring_gp_reads_assessment_and_advice(
     dermatologist: User,
 ) -> None:
     case = make_case(by=gp, patient=patient_user.patient, submit=True)
-    answer(case, dermatologist)
+    answer(case, dermatologist, take=True)
     body = signed_in(client, gp).get(reverse("cases:detail", args=[case.uuid])).content.decode()
     assert "Clinical note for the GP" in body
     assert "Keep an eye on it." in body

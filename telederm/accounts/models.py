@@ -113,10 +113,6 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.role == self.Role.SUBMITTER
 
     @property
-    def is_dermatologist(self) -> bool:
-        return self.role == self.Role.DERMATOLOGIST
-
-    @property
     def is_clinical_staff(self) -> bool:
         return self.role in self.CLINICAL_STAFF
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -13,20 +12,11 @@ from telederm.cases.states import OPEN_IN_QUEUE, CaseStatus
 from telederm.core import clock
 from telederm.patients.models import Patient
 
-if TYPE_CHECKING:
-    from telederm.accounts.models import User
-
 
 class CaseQuerySet(models.QuerySet["Case"]):
-    def drafts(self) -> CaseQuerySet:
-        return self.filter(status=Case.Status.DRAFT)
-
     def awaiting_review(self) -> CaseQuerySet:
         """Sent cases nobody has answered yet, most urgent first."""
         return self.filter(status__in=[s.value for s in OPEN_IN_QUEUE]).order_by("due_at", "pk")
-
-    def answered(self) -> CaseQuerySet:
-        return self.filter(status=Case.Status.ANSWERED)
 
     def other_sent_cases_of(self, case: Case) -> CaseQuerySet:
         """The same patient's other sent cases, newest first: the clinician's context."""
@@ -169,9 +159,6 @@ class Case(models.Model):
     def is_on_behalf(self) -> bool:
         """Sent by a professional for the patient, not by the patient themself."""
         return self.patient.user_id != self.created_by_id
-
-    def submitter_is(self, user: User) -> bool:
-        return self.created_by_id == user.pk
 
 
 class CaseEvent(models.Model):

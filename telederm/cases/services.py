@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -129,9 +130,7 @@ def lock_draft(*, by: User, case: Case, expected_version: int | None = None) -> 
     return locked
 
 
-def note_draft_change(
-    *, by: User, case: Case, action: CaseEvent.Action, request: HttpRequest | None = None
-) -> Case:
+def note_draft_change(*, by: User, case: Case, action: CaseEvent.Action) -> Case:
     """Record a change made to a locked draft by another part of the case (a photo)."""
     case.version += 1
     case.save(update_fields=["version", "updated_at"])
@@ -196,7 +195,7 @@ def transition_case(*, by: User, case: Case, to: CaseStatus, action: CaseEvent.A
     return case
 
 
-def due_time(*, priority: str, start: Any) -> Any:
+def due_time(*, priority: str, start: dt.datetime) -> dt.datetime:
     """When the clinic must have answered, in working hours from `start` by the priority's clock."""
     opening = calendar.WorkingHours(
         settings.TELEDERM_WORKDAY_START_HOUR, settings.TELEDERM_WORKDAY_END_HOUR

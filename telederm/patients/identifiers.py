@@ -50,11 +50,6 @@ class PersonIdentifier:
     def system(self) -> str:
         return SYSTEMS[self.kind]
 
-    @property
-    def masked(self) -> str:
-        """The birth-date part and asterisks: enough to recognise, too little to misuse."""
-        return f"{self.value[:6]} *****"
-
 
 def _check_digits_match(number: str) -> bool:
     return (

@@ -9,23 +9,13 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 
+from conftest import answer
 from telederm.accounts.models import User
 from telederm.cases.models import Case
 from telederm.cases.states import CaseStatus
 from telederm.review import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def answer(case: Case, by: User) -> None:
-    services.answer_case(
-        by=by,
-        case=case,
-        expected_version=case.version,
-        assessment="Seborrhoeic keratosis.",
-        diagnosis="Seborrhoeic keratosis",
-        advice="Harmless. No treatment needed.",
-    )
 
 
 def test_a_dermatologist_takes_and_answers_a_case(
@@ -37,7 +27,7 @@ def test_a_dermatologist_takes_and_answers_a_case(
     answer(case, dermatologist)
     case.refresh_from_db()
     assert case.status == CaseStatus.ANSWERED
-    assert case.review.advice == "Harmless. No treatment needed."
+    assert case.review.advice == "Keep an eye on it."
     assert case.answered_at is not None
 
 
@@ -93,5 +83,5 @@ def test_the_worker_tells_patient_and_sender_without_clinical_content(
     # The receipt to the GP on sending, then the answer notice to the GP and to the patient.
     assert recipients == sorted([gp.email, gp.email, patient_user.email])
     for message in mail.outbox:
-        assert "keratosis" not in message.body
-        assert "Harmless" not in message.body
+        assert "Naevus" not in message.body
+        assert "Keep an eye on it" not in message.body
