@@ -5,8 +5,8 @@ UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 export UV_PYTHON ?= 3.11
 
-.PHONY: run test setup system-deps python-deps frontend messages lint test-sqlite test-postgres \
-	bench demo serve worker screenshots clean
+.PHONY: run test setup system-deps python-deps frontend messages lint security audit test-sqlite \
+	test-postgres bench demo serve worker screenshots clean
 
 run: ## install, migrate, load demo data, serve on http://127.0.0.1:8000 with its worker
 	bash scripts/install-system-deps.sh run
@@ -16,10 +16,11 @@ run: ## install, migrate, load demo data, serve on http://127.0.0.1:8000 with it
 	$(RUN) telederm collectstatic --noinput -v0
 	$(RUN) telederm serve --with-worker
 
-test: ## lint, types, architecture, migrations, then the whole suite on SQLite and on PostgreSQL
+test: ## lint, types, architecture, migrations, security scans, the suite on SQLite and PostgreSQL
 	bash scripts/install-system-deps.sh test
 	$(MAKE) setup
 	$(MAKE) lint
+	$(MAKE) security
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
@@ -44,6 +45,36 @@ lint:
 	$(RUN) mypy telederm
 	$(RUN) lint-imports
 	$(RUN) telederm makemigrations --check --dry-run
+
+security: ## bandit over the code, pip-audit over uv.lock (docs/runbooks/security-scans.md)
+	$(RUN) bandit -c pyproject.toml -r telederm -q
+	$(MAKE) audit
+
+# pip-audit asks PyPI's JSON API (https://pypi.org/pypi/NAME/VERSION/json) for the advisories of
+# every locked package. AUDIT_PROBE is one such URL: it tells "the service is unreachable" (say
+# so, fail only with AUDIT_REQUIRED=1) apart from "a package is vulnerable" (always fail).
+AUDIT_PROBE ?= https://pypi.org/pypi/django/5.2/json
+AUDIT_REQUIRED ?= 0
+# Advisories accepted for a documented reason: "--ignore-vuln ID ..." (see the runbook).
+PIP_AUDIT_IGNORE ?=
+AUDIT_REQUIREMENTS := var/audit-requirements.txt
+
+audit: ## pip-audit over every locked package, production and development
+	@mkdir -p var
+	$(UV) export --frozen --format requirements-txt --no-emit-project --all-groups --quiet \
+		-o $(AUDIT_REQUIREMENTS)
+	@if $(RUN) python -c "import urllib.request as r; r.urlopen('$(AUDIT_PROBE)', timeout=20)" \
+		2>/dev/null; then \
+		$(RUN) pip-audit --strict --disable-pip --progress-spinner off \
+			-r $(AUDIT_REQUIREMENTS) $(PIP_AUDIT_IGNORE); \
+	elif [ "$(AUDIT_REQUIRED)" = 1 ]; then \
+		echo "pip-audit: PyPI's vulnerability API is unreachable ($(AUDIT_PROBE))." >&2; \
+		exit 1; \
+	else \
+		echo "pip-audit: NOT RUN. PyPI's vulnerability API is unreachable from this machine"; \
+		echo "  ($(AUDIT_PROBE)); the dependencies were not audited. Run"; \
+		echo "  'make audit AUDIT_REQUIRED=1' where it is reachable."; \
+	fi
 
 test-sqlite:
 	$(RUN) pytest
