@@ -109,6 +109,27 @@ def main() -> None:
         )
     )
 
+    # The access log: single-threaded appends to its hash chain, then verifying all of it.
+    from telederm.audit.models import AccessEvent
+    from telederm.audit.services import record
+
+    reader = User.objects.get(email="hudlege@telederm.example")
+    appends = 2000
+    started = time.perf_counter()
+    median, worst = timed(lambda: record(actor=reader, action="bench.view"), appends)
+    per_second = appends / (time.perf_counter() - started)
+    rows.append(
+        (
+            f"Append an access-log entry (hash chain; {per_second:,.0f} per second)",
+            appends,
+            median,
+            worst,
+        )
+    )
+    entries = AccessEvent.objects.count()
+    median, worst = timed(lambda: call_command("audit", "verify", stdout=io.StringIO()), 3)
+    rows.append((f"Verify the access log's chain ({entries} entries)", 3, median, worst))
+
     lines = [
         "# Benchmarks",
         "",

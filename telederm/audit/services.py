@@ -1,4 +1,10 @@
-"""Write to the access log. Imported by every app that touches patient data."""
+"""Write to the access log. Imported by every app that touches patient data.
+
+Every entry is appended to a hash chain (`chain.py`, ADR 0007). Appends are serialised: on
+PostgreSQL by a transaction-level advisory lock taken before reading the chain's head, on SQLite by
+the write lock that `transaction_mode=IMMEDIATE` takes at BEGIN. The unique `sequence` is the last
+guard: a race that slipped past both would fail with an IntegrityError, never fork the chain.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.http import HttpRequest
 
+from telederm.audit import chain
 from telederm.audit.models import AccessEvent
 from telederm.core import clock
 
@@ -18,6 +26,9 @@ if TYPE_CHECKING:
 
 
 User = get_user_model()
+
+# pg_advisory_xact_lock key for appending to the access log: "telederm" in ASCII, as a bigint.
+CHAIN_LOCK_KEY = 0x74656C656465726D
 
 
 class HasPatient(Protocol):
@@ -42,11 +53,19 @@ def record(
     obj: HasPatient | None = None,
     request: HttpRequest | None = None,
     reason: str = "",
+    basis: str = "",
 ) -> AccessEvent:
-    """Log one access to patient data; `action` ends in `.view` for reads, anything else writes."""
+    """Log one access to patient data; `action` ends in `.view` for reads, anything else writes.
+
+    `basis` says why the person had access (`AccessEvent.Basis`), "" when not stated. The entry is
+    appended to the chain in a transaction (the caller's, if there is one): on PostgreSQL the
+    chain's lock is then held until the caller commits, so log late in a service, not first.
+    """
+    if basis and basis not in AccessEvent.Basis.values:
+        raise ValueError(f"unknown access basis {basis!r}")
     actor_user = actor if isinstance(actor, User) and actor.is_authenticated else None
     organisation = getattr(actor_user, "organisation", None)
-    return AccessEvent.objects.create(
+    event = AccessEvent(
         at=clock.now(),
         actor=actor_user,
         actor_role=getattr(actor_user, "role", "") or "",
@@ -57,8 +76,29 @@ def record(
         case_uuid=case.uuid if case else None,
         object_uuid=obj.uuid if obj else None,
         reason=reason,
+        basis=basis,
         client_address=_client_address(request),
     )
+    with transaction.atomic():
+        link = chain.next_link(_lock_chain_head())
+        event.sequence = link.sequence
+        event.previous_hash = link.previous_hash
+        event.hash = chain.entry_hash(link.previous_hash, link.sequence, event.chain_fields())
+        event.save(force_insert=True)
+    return event
+
+
+def _lock_chain_head() -> tuple[int, str] | None:
+    """Take the chain's append lock, then read its head (sequence and hash of the last entry).
+
+    PostgreSQL: the advisory lock is held to the end of the transaction; under READ COMMITTED the
+    SELECT after it is a fresh statement and sees the head the previous holder committed.
+    SQLite: BEGIN IMMEDIATE already took the database's write lock, so the head cannot move.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+    return AccessEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
 
 
 def _client_address(request: HttpRequest | None) -> str | None:
@@ -66,7 +106,7 @@ def _client_address(request: HttpRequest | None) -> str | None:
         return None
     # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy sets it, and
     # that deployment choice belongs to the reverse proxy's configuration, not to this log.
-    return request.META.get("REMOTE_ADDR") or None
+    return chain.canonical_address(request.META.get("REMOTE_ADDR") or None)
 
 
 def record_listing(
@@ -75,7 +115,15 @@ def record_listing(
     action: str,
     cases: Iterable[HasCase],
     request: HttpRequest | None = None,
+    basis: str = "",
 ) -> None:
     """Log a page that lists several cases: one read per case shown, since each shows a patient."""
     for case in cases:
-        record(actor=actor, action=action, patient=case.patient, case=case, request=request)
+        record(
+            actor=actor,
+            action=action,
+            patient=case.patient,
+            case=case,
+            request=request,
+            basis=basis,
+        )
