@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from allauth.account.internal.flows.login import (
+    _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+    AUTHENTICATION_METHODS_SESSION_KEY,
+)
+from django.test import Client
 from PIL import Image
 
 from telederm.accounts.models import Organisation, User
@@ -143,6 +149,25 @@ def coordinator(clinic: Organisation) -> User:
 def outsider(db: None) -> User:
     """Signed in, but with no relation to anyone's case."""
     return _user("analytiker@telederm.example", User.Role.ANALYST)
+
+
+def sign_in(client: Client, user: User, *, second_factor: bool = True) -> Client:
+    """Sign a test client in as this person, with a second factor where their role needs one.
+
+    The sign-in pages themselves are tested through allauth in accounts/tests and in Chromium;
+    everywhere else a test starts from a signed-in session, as allauth leaves it.
+    """
+    client.force_login(user)
+    if second_factor and user.role != User.Role.PATIENT:
+        session = client.session
+        now = time.time()
+        session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+            {"method": "password", "at": now, "email": user.email},
+            {"method": "mfa", "at": now, "type": "totp"},
+        ]
+        session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+        session.save()
+    return client
 
 
 ANSWERS = {

@@ -12,6 +12,9 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from telederm.accounts.oidc_config import provider_origins, providers_from_env
+from telederm.core.security import csp_sources
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TELEDERM_VAR_DIR", BASE_DIR / "var"))
 
@@ -42,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
@@ -55,19 +59,36 @@ INSTALLED_APPS = [
     "telederm.photos",
     "telederm.triage",
     "telederm.review",
+    "telederm.privacy",
+    "telederm.api",
     "telederm.demo",
+    # After Telederm's apps, so that Telederm's templates override allauth's.
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.mfa",
+    "allauth.usersessions",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "telederm.core.security.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "telederm.core.security.PrivateCacheMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "telederm.accounts.middleware.StaffSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Inside the others, so a 413 carries every header; nothing above reads the body.
+    "telederm.core.security.RequestSizeLimitMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -108,9 +129,74 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "home"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+# Sign-in (django-allauth): e-mail and password for everyone, a code by e-mail for patients,
+# two-factor authentication (TOTP, WebAuthn, recovery codes) for every role but patient, and
+# OpenID Connect (HelseID, ID-porten) where configured. Accounts are created by operators, by
+# HelseID/ID-porten sign-in, or by a case access grant; nobody signs up with an e-mail alone.
+ACCOUNT_ADAPTER = "telederm.accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "telederm.patients.oidc.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 10 * 60
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Telederm: "
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60
+# Every sign-in step is rate limited per address and per account (allauth's defaults cover the
+# rest: sign-up, password reset, e-mail confirmation).
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "reset_password": "20/m/ip,5/m/key",  # nosec B105  # a rate limit, not a password
+    "request_login_code": "20/m/ip,3/m/key",
+    "reauthenticate": "10/m/user",
+    "change_password": "5/m/user",  # nosec B105  # a rate limit
+}
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_TOTP_ISSUER = "Telederm"
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env_bool("TELEDERM_WEBAUTHN_ALLOW_INSECURE_ORIGIN", True)
+# A wrong second-factor code counts against allauth's "login_failed" limit above.
+SOCIALACCOUNT_ONLY = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_PROVIDERS = providers_from_env(os.environ)
+USERSESSIONS_TRACK_ACTIVITY = True
+# Case access beyond the everyday rules: grants to outside professionals last at most this many
+# days; a break-glass opening lasts this many minutes.
+TELEDERM_GRANT_MAX_DAYS = int(os.environ.get("TELEDERM_GRANT_MAX_DAYS", 30))
+TELEDERM_BREAK_GLASS_MINUTES = int(os.environ.get("TELEDERM_BREAK_GLASS_MINUTES", 60))
+# The access log as the patient and the privacy officer see it: how many entries a page shows,
+# and how many distinct patients one person may read within an hour before it is flagged.
+TELEDERM_OWN_LOG_LIMIT = int(os.environ.get("TELEDERM_OWN_LOG_LIMIT", 500))
+TELEDERM_PRIVACY_REVIEW_LIMIT = int(os.environ.get("TELEDERM_PRIVACY_REVIEW_LIMIT", 1000))
+TELEDERM_PRIVACY_MANY_PATIENTS = int(os.environ.get("TELEDERM_PRIVACY_MANY_PATIENTS", 20))
+# Staff are signed out after this many idle minutes (patients follow SESSION_COOKIE_AGE).
+TELEDERM_STAFF_IDLE_MINUTES = int(os.environ.get("TELEDERM_STAFF_IDLE_MINUTES", 30))
+
+# Rate limits and sign-in codes need a cache that every process shares: a database table by
+# default (made by a migration), Redis or memcached by TELEDERM_CACHE_URL-style settings later.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "telederm_cache",
+    }
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -184,12 +270,16 @@ TELEDERM_PRIORITY_WORKING_HOURS = {
 
 # Security: cookies and headers suitable for health data. HTTPS-only settings are switched on by
 # TELEDERM_HTTPS so that the embedded default still works on http://127.0.0.1.
+# More headers (Permissions-Policy, Cross-Origin-Resource-Policy, Cache-Control for signed-in
+# people) come from telederm.core.security; ADR 0008 explains the Content-Security-Policy.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = int(os.environ.get("TELEDERM_SESSION_SECONDS", 8 * 3600))
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("TELEDERM_HTTPS", False):
     SESSION_COOKIE_SECURE = True
@@ -197,17 +287,61 @@ if env_bool("TELEDERM_HTTPS", False):
     SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("TELEDERM_HSTS_PRELOAD", False)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The HSTS preload list is the domain owner's commitment for every subdomain, not a default:
+# TELEDERM_HSTS_PRELOAD=true opts in, so `check --deploy` need not nag about it (security.W021).
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# No request body above this is read at all (413); a photo may be TELEDERM_PHOTO_MAX_BYTES.
+TELEDERM_MAX_REQUEST_BYTES = int(
+    os.environ.get("TELEDERM_MAX_REQUEST_BYTES", TELEDERM_PHOTO_MAX_BYTES + 1024 * 1024)
+)
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own files, nothing
+# inline, no eval. Sign-in with OpenID Connect posts a form to us and is redirected to the
+# identity provider; browsers check form-action on that redirect, so the providers' origins
+# (authorisation and end-session endpoints) go in TELEDERM_CSP_FORM_ACTION_EXTRA, comma-separated,
+# e.g. "https://helseid-sts.nhn.no,https://login.idporten.no". Settings may append to the list
+# before the policy below is built.
+# The OpenID providers' sign-in pages are reached by a redirect after our own form's POST, which
+# Chromium checks against form-action: their origins are added from the OIDC configuration.
+TELEDERM_CSP_FORM_ACTION_EXTRA = csp_sources(
+    [*env_list("TELEDERM_CSP_FORM_ACTION_EXTRA", ""), *provider_origins(os.environ)]
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", *TELEDERM_CSP_FORM_ACTION_EXTRA],
+    }
+}
 
 # Synthetic identifiers (Skatteetaten's test numbers, month + 80) are accepted only where this is
 # on: in the demo and in tests, never against a real population register.
 TELEDERM_ACCEPT_SYNTHETIC_IDS = env_bool("TELEDERM_ACCEPT_SYNTHETIC_IDS", True)
 
+# Every record goes through one handler whose filter removes person numbers and e-mail addresses
+# (telederm.core.logging). Django's own loggers are sent there too instead of to Django's default
+# handlers, which include mail_admins (full tracebacks and request data by e-mail).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "telederm.core.logging.RedactPersonalData"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("TELEDERM_LOG_LEVEL", "INFO")},
-    "loggers": {"django_tasks": {"level": "WARNING"}, "django_tasks_db": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+        "django_tasks": {"level": "WARNING"},
+        "django_tasks_db": {"level": "WARNING"},
+    },
 }

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from conftest import ANSWERS, PASSWORD, answer, synthetic_number
+from conftest import ANSWERS, answer, sign_in, synthetic_number
 from telederm.accounts.models import User
 from telederm.audit.models import AccessEvent
 from telederm.cases.models import Case
@@ -18,9 +18,7 @@ from telederm.patients.models import Patient
 pytestmark = pytest.mark.django_db
 
 
-def signed_in(client: Client, user: User) -> Client:
-    assert client.login(username=user.email, password=PASSWORD)
-    return client
+signed_in = sign_in
 
 
 def test_health_endpoints_answer_json(client: Client) -> None:
@@ -166,7 +164,7 @@ def test_the_queue_lists_sent_cases_soonest_due_first_and_logs_each_read(
     )
     body = signed_in(client, dermatologist).get(reverse("review:queue")).content.decode()
     assert body.index("First case") < body.index("Second case")
-    assert AccessEvent.objects.filter(action="queue.view", actor=dermatologist).count() == 2
+    assert AccessEvent.objects.filter(action="queue.list.view", actor=dermatologist).count() == 2
 
 
 def test_a_patient_reads_the_answer_but_not_the_clinical_assessment(

@@ -5,3 +5,6 @@ class AccountsConfig(AppConfig):
     name = "telederm.accounts"
     label = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from telederm.accounts import signals  # noqa: F401  (connects the receivers)

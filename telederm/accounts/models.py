@@ -65,6 +65,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         COORDINATOR = "coordinator", _("Coordinator")
         ANALYST = "analyst", _("Analyst")
         OPERATOR = "operator", _("Operator")
+        PRIVACY_OFFICER = "privacy_officer", _("Privacy officer")
+        EXTERNAL = "external", _("Outside health professional")
 
     CLINICAL_STAFF: ClassVar[frozenset[str]] = frozenset({Role.DUTY_NURSE, Role.DERMATOLOGIST})
 
@@ -111,6 +113,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_submitter(self) -> bool:
         return self.role == self.Role.SUBMITTER
+
+    @property
+    def needs_second_factor(self) -> bool:
+        """Everyone who may see other people's health data signs in with two factors."""
+        return self.role != self.Role.PATIENT
 
     @property
     def is_clinical_staff(self) -> bool:

@@ -13,7 +13,13 @@ from django.utils import translation
 
 
 def email_person(*, to: str, language: str, template: str, context: dict[str, object]) -> None:
-    """Render `template` (subject on its first line, body after) in `language` and send it."""
+    """Render `template` (subject on its first line, body after) in `language` and send it.
+
+    Accounts made from an ID-porten or HelseID sign-in without an e-mail address have a
+    placeholder under the reserved `.invalid` domain; nothing is sent to those.
+    """
+    if to.lower().endswith(".invalid"):
+        return
     with translation.override(language):
         text = render_to_string(template, {"base_url": settings.TELEDERM_BASE_URL, **context})
     subject, _, body = text.strip().partition("\n")

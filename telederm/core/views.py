@@ -21,8 +21,11 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, "core/welcome.html")
     if getattr(user, "is_clinical_staff", False):
         return redirect("review:queue")
-    if getattr(user, "role", "") in {"patient", "submitter"}:
+    role = getattr(user, "role", "")
+    if role in {"patient", "submitter", "external"}:
         return redirect("cases:list")
+    if role == "privacy_officer":
+        return redirect("privacy:review")
     return render(request, "core/no_workspace.html")
 
 

@@ -7,20 +7,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from conftest import PASSWORD, jpeg_bytes
+from conftest import jpeg_bytes
 from telederm.accounts.models import User
 from telederm.cases.models import Case
 from tests.browser.conftest import check_accessibility
+from tests.browser.signin import give_totp, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Page, base: str, user: User) -> None:
-    page.goto(base + "/sign-in/")
-    check_accessibility(page, f"sign-in-{user.role}")
-    page.get_by_label("E-mail address").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("main").get_by_role("button", name="Sign in").click()
 
 
 def test_patient_sends_a_case_and_reads_the_dermatologists_answer(
@@ -65,7 +58,7 @@ def test_patient_sends_a_case_and_reads_the_dermatologists_answer(
     assert case.status == "submitted"
 
     # The dermatologist, at a desk.
-    sign_in(desktop, base, dermatologist)
+    sign_in(desktop, base, dermatologist, totp_secret=give_totp(dermatologist))
     expect(desktop.get_by_role("heading", name="Review queue")).to_be_visible()
     check_accessibility(desktop, "clinic-queue")
     desktop.get_by_role("link", name="Kari Nordmann").click()

@@ -27,7 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         worker = None
         if options["with_worker"]:
-            worker = subprocess.Popen([sys.executable, "-m", "telederm", "worker"])
+            worker = subprocess.Popen([sys.executable, "-m", "telederm", "worker"])  # nosec B603  # our own worker, no shell
         try:
             uvicorn.run(
                 "telederm.asgi:application",

@@ -12,11 +12,15 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from PIL import Image, ImageDraw, ImageFilter
 
 from telederm.accounts.models import Organisation, User
+from telederm.cases import access
 from telederm.cases import services as case_services
 from telederm.cases.models import Case
 from telederm.core import clock
@@ -25,7 +29,7 @@ from telederm.patients.models import Patient
 from telederm.photos.services import add_photo
 from telederm.review import services as review_services
 
-DEMO_PASSWORD = "Telederm-demo-2026"
+DEMO_PASSWORD = "Telederm-demo-2026"  # nosec B105  # the demo personas' published password
 
 ORGANISATIONS = [
     # name, kind, HER-id, organisation number (synthetic, valid mod-11), municipality
@@ -90,7 +94,20 @@ PERSONAS = [
     ),
     Persona("koordinator@telederm.example", "Lars Vik", User.Role.COORDINATOR, 8100001),
     Persona("analytiker@telederm.example", "Nina Lund", User.Role.ANALYST, 8100001),
+    Persona("personvern@telederm.example", "Hege Berg", User.Role.PRIVACY_OFFICER, 8100001),
+    Persona(
+        "kirurg@sykehus.example",
+        "Tor Haug",
+        User.Role.EXTERNAL,
+        None,
+        "Plastikkirurg",
+        "9100087",
+    ),
 ]
+
+# Every role but patient signs in with a second factor. The demo gives them all this published
+# authenticator key, so that anyone trying the demo can add it to an authenticator app once.
+DEMO_TOTP_SECRET = "KRSWYZLEMVZG2LLEMVWW6LJSGAZDMIJB"  # nosec B105  # public demo key
 
 PATIENT_NAMES = [
     "Kari Nordmann",
@@ -145,7 +162,7 @@ ADVICE = [
 
 def synthetic_photo(seed: int) -> io.BytesIO:
     """A plausible-looking skin photo: a skin-toned field with one irregular lesion."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311  # synthetic demo data
     width, height = 1200, 900
     skin = (rng.randint(200, 235), rng.randint(160, 190), rng.randint(130, 160))
     image = Image.new("RGB", (width, height), skin)
@@ -171,6 +188,11 @@ class Command(BaseCommand):
     help = "Load synthetic demo data: organisations, the personas and about twenty cases."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.TELEDERM_ACCEPT_SYNTHETIC_IDS:
+            raise CommandError(
+                "The demo loads synthetic patients and published passwords; it refuses to run "
+                "where TELEDERM_ACCEPT_SYNTHETIC_IDS is off (production)."
+            )
         with transaction.atomic():
             organisations = self._organisations()
             users = self._users(organisations)
@@ -182,6 +204,11 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo sign-ins (password {DEMO_PASSWORD}):")
         for persona in PERSONAS:
             self.stdout.write(f"  {persona.email:32} {persona.role}")
+        self.stdout.write(
+            "Everyone but patients also gives a code from an authenticator app set up with the "
+            f"demo key {DEMO_TOTP_SECRET} (otpauth://totp/Telederm:demo?secret={DEMO_TOTP_SECRET}"
+            "&issuer=Telederm)."
+        )
 
     def _organisations(self) -> dict[int, Organisation]:
         result = {}
@@ -214,6 +241,9 @@ class Command(BaseCommand):
             )
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
+            if user.needs_second_factor:
+                Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).delete()
+                TOTP.activate(user, DEMO_TOTP_SECRET)
             users[persona.email] = user
         admin, _ = User.objects.get_or_create(
             email="admin@telederm.example",
@@ -226,10 +256,12 @@ class Command(BaseCommand):
         )
         admin.set_password(DEMO_PASSWORD)
         admin.save(update_fields=["password"])
+        Authenticator.objects.filter(user=admin, type=Authenticator.Type.TOTP).delete()
+        TOTP.activate(admin, DEMO_TOTP_SECRET)
         return users
 
     def _patients(self, users: dict[str, User], gp_office: Organisation) -> list[Patient]:
-        rng = random.Random(2026)
+        rng = random.Random(2026)  # nosec B311  # synthetic demo data
         patients = []
         for index, name in enumerate(PATIENT_NAMES):
             birth = dt.date(1935 + rng.randrange(60), rng.randint(1, 12), rng.randint(1, 28))
@@ -337,6 +369,18 @@ class Command(BaseCommand):
                 )
             if state == "in_review":
                 continue
+            if number == 0:
+                # An outside plastic surgeon was asked for an opinion on Kari's first case.
+                with clock.frozen_at(started + dt.timedelta(hours=2)):
+                    access.grant_access(
+                        by=dermatologist,
+                        case=case,
+                        hpr_number="9100087",
+                        email="kirurg@sykehus.example",
+                        full_name="Tor Haug",
+                        purpose="Vurdering før eksisjon",
+                        days=30,
+                    )
             diagnosis, assessment, advice = ADVICE[number % len(ADVICE)]
             with clock.frozen_at(started + dt.timedelta(hours=min(hours_ago - 1, 26))):
                 review_services.answer_case(

@@ -1,0 +1,53 @@
+"""Staff sessions: a second factor before any page with patient data, and an idle timeout."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+
+from telederm.accounts.security import is_strongly_authenticated, needs_second_factor
+
+LAST_SEEN_KEY = "telederm_last_seen"
+
+# Paths a signed-in person without a second factor may still reach: signing in and out, setting
+# up the second factor, choosing a language, static files, health probes, and the API (which
+# authenticates each request by its own bearer token).
+OPEN_PREFIXES = ("/account/", "/i18n/", "/static/", "/healthz", "/readyz", "/api/")
+
+
+class StaffSessionMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if needs_second_factor(user):
+            if self._idle_too_long(request):
+                logout(request)
+                messages.info(request, _("You were signed out after a period without activity."))
+                return redirect_to_login(request.get_full_path())
+            if not request.path.startswith(OPEN_PREFIXES) and not is_strongly_authenticated(
+                request
+            ):
+                messages.info(
+                    request,
+                    _("Set up two-factor authentication before you work with patient data."),
+                )
+                return redirect("mfa_index")
+        return self.get_response(request)
+
+    @staticmethod
+    def _idle_too_long(request: HttpRequest) -> bool:
+        now = time.time()
+        last_seen = request.session.get(LAST_SEEN_KEY)
+        request.session[LAST_SEEN_KEY] = now
+        limit = settings.TELEDERM_STAFF_IDLE_MINUTES * 60
+        return isinstance(last_seen, int | float) and now - last_seen > limit
