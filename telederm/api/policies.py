@@ -17,7 +17,7 @@ from telederm.api import scopes as scope_rules
 from telederm.api.models import ApiToken
 from telederm.api.tokens import scopes_of
 from telederm.cases.models import Case, CaseQuerySet
-from telederm.cases.policies import access_basis, can_view_case, cases_visible_to
+from telederm.cases.policies import Basis, access_basis, cases_visible_to
 
 CASE_RESOURCE = "ServiceRequest"
 # Contexts in which a person's name may be shown with the data: the patient's own record, and a
@@ -76,7 +76,7 @@ def cases_readable_with(token: ApiToken, check: ScopeCheck) -> CaseQuerySet:
     """The cases this token may list: the owner's visible cases, narrowed by the scope's context."""
     if not check.allowed:
         return Case.objects.none()
-    cases = cases_visible_to(token.user)
+    cases = cases_visible_to(token.user, include_break_glass=False)
     if check.patient_in_context_only:
         cases = cases.filter(patient__user=token.user)
     return cases
@@ -84,7 +84,9 @@ def cases_readable_with(token: ApiToken, check: ScopeCheck) -> CaseQuerySet:
 
 def can_read_case(token: ApiToken, check: ScopeCheck, case: Case) -> bool:
     """Whether this token may read this case: scope, the case policy, and the patient in context."""
-    if not check.allowed or not can_view_case(token.user, case):
+    # Break-glass is for the person at the screen, in the moment: never through a token.
+    basis = access_basis(token.user, case)
+    if not check.allowed or basis is None or basis == Basis.BREAK_GLASS:
         return False
     return not check.patient_in_context_only or case.patient.user_id == token.user_id
 

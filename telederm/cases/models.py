@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -173,6 +175,8 @@ class CaseEvent(models.Model):
         REVIEW_STARTED = "review_started", _("A dermatologist started the review")
         ANSWERED = "answered", _("Answered by a dermatologist")
         WITHDRAWN = "withdrawn", _("Withdrawn")
+        ACCESS_GRANTED = "access_granted", _("A health professional was given access")
+        ACCESS_REVOKED = "access_revoked", _("A health professional's access was ended")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField()
@@ -186,3 +190,82 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} at {self.at}"
+
+
+class TimeBoxedAccessQuerySet(models.QuerySet[Any]):
+    def active(self, at: dt.datetime | None = None) -> TimeBoxedAccessQuerySet:
+        """Accesses in force now: not revoked, not expired."""
+        moment = at or clock.now()
+        return self.filter(revoked_at__isnull=True, starts_at__lte=moment, expires_at__gt=moment)
+
+
+class CaseGrant(models.Model):
+    """Access to one case, for a limited time and purpose, for a health professional outside it.
+
+    A clinician grants it (for example to a plastic surgeon asked for an opinion); the grantee signs
+    in with two factors and sees that case only. It ends when it expires or is revoked.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="grants")
+    grantee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="case_grants"
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    purpose = models.CharField(_("purpose"), max_length=300)
+    starts_at = models.DateTimeField(default=clock.now)
+    expires_at = models.DateTimeField(_("expires"))
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = TimeBoxedAccessQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("starts_at")),
+                name="case_grant_expires_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grantee} on {self.case_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+    def is_active(self, at: dt.datetime | None = None) -> bool:
+        moment = at or clock.now()
+        return self.revoked_at is None and self.starts_at <= moment < self.expires_at
+
+
+class BreakGlassAccess(models.Model):
+    """A clinician opened a case outside their rights, giving a reason ("break the glass").
+
+    Time-boxed, flagged in the access log, and listed for the privacy officer to review.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="break_glass_accesses")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="break_glass_accesses"
+    )
+    reason = models.CharField(_("reason"), max_length=300)
+    starts_at = models.DateTimeField(default=clock.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    review_note = models.CharField(_("review note"), max_length=300, blank=True)
+
+    objects = TimeBoxedAccessQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.case_id} at {self.starts_at:%Y-%m-%d %H:%M}"

@@ -1,15 +1,46 @@
-"""Who may see and change a case. Every case view and service asks one of these first."""
+"""Who may see and change a case. Every case view and service asks one of these first.
+
+The rules (issue 3, DESIGN.md): a patient sees their own cases; a sender sees the cases they
+sent; duty nurses see the triage queue; dermatologists see the cases assigned to them and those
+open to the pool; anyone else (coordinators, analysts, operators, outside professionals) sees a
+case only through a time-limited grant. A duty nurse or dermatologist may open any other sent
+case by giving a reason ("break the glass"), which is time-boxed, flagged and reviewed.
+
+`access_basis` names *why* a person may open a case; the access log keeps it with every read.
+"""
 
 from __future__ import annotations
+
+import enum
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
 
 from telederm.accounts.models import User
-from telederm.cases.models import Case, CaseQuerySet
+from telederm.cases.models import BreakGlassAccess, Case, CaseGrant, CaseQuerySet
 from telederm.cases.states import CaseStatus
 
 AnyUser = User | AnonymousUser
+
+# Sent cases that wait in the pool for any dermatologist, and those the duty nurse triages.
+POOL_STATUSES = frozenset({CaseStatus.SUBMITTED, CaseStatus.TRIAGED})
+TRIAGE_STATUSES = frozenset({CaseStatus.SUBMITTED, CaseStatus.TRIAGED})
+
+
+class Basis(enum.StrEnum):
+    """Why a person may open a case; stored with each access-log entry."""
+
+    OWN = "own"
+    SENDER = "sender"
+    ASSIGNED = "assigned"
+    POOL = "pool"
+    TRIAGE = "triage"
+    GRANT = "grant"
+    BREAK_GLASS = "break_glass"
+
+
+# The bases that make a clinician part of the case's care (and so able to grant access to it).
+CARE_BASES = frozenset({Basis.ASSIGNED, Basis.POOL, Basis.TRIAGE})
 
 
 def _active(user: AnyUser) -> User | None:
@@ -18,39 +49,74 @@ def _active(user: AnyUser) -> User | None:
     return None
 
 
-def cases_visible_to(user: AnyUser) -> CaseQuerySet:
-    """The cases this person may open: their own, those they sent, or the clinic's sent cases."""
+def access_basis(user: AnyUser, case: Case) -> Basis | None:
+    """Why this person may open this case, or None if they may not."""
     person = _active(user)
     if person is None:
-        return Case.objects.none()
-    if person.role == User.Role.PATIENT:
+        return None
+    if person.is_patient:
         # A professional's unsent draft is their work in progress, not yet the patient's case.
-        return Case.objects.filter(patient__user=person).filter(
-            ~Q(status=CaseStatus.DRAFT) | Q(created_by=person)
-        )
-    if person.role == User.Role.SUBMITTER:
-        return Case.objects.filter(created_by=person)
-    if person.is_clinical_staff:
-        # Clinicians see sent cases, never someone's unsent draft.
-        return Case.objects.exclude(status=CaseStatus.DRAFT)
-    # Coordinators, analysts and operators see no identifiable clinical content.
-    return Case.objects.none()
+        own = case.patient.user_id == person.pk
+        return Basis.OWN if own and (not case.is_draft or case.created_by_id == person.pk) else None
+    if case.created_by_id == person.pk:
+        return Basis.SENDER
+    if case.is_draft:
+        return None
+    if person.role == User.Role.DERMATOLOGIST:
+        if case.assigned_to_id == person.pk:
+            return Basis.ASSIGNED
+        if case.status in POOL_STATUSES and case.assigned_to_id is None:
+            return Basis.POOL
+    if person.role == User.Role.DUTY_NURSE and case.status in TRIAGE_STATUSES:
+        return Basis.TRIAGE
+    if CaseGrant.objects.active().filter(case=case, grantee=person).exists():
+        return Basis.GRANT
+    if BreakGlassAccess.objects.active().filter(case=case, user=person).exists():
+        return Basis.BREAK_GLASS
+    return None
 
 
 def can_view_case(user: AnyUser, case: Case) -> bool:
     """Whether this person may open this case."""
+    return access_basis(user, case) is not None
+
+
+def cases_visible_to(user: AnyUser, *, include_break_glass: bool = True) -> CaseQuerySet:
+    """The cases this person may open (the same rules as `access_basis`, as one query).
+
+    Programs (API tokens) leave out break-glass openings: those are for the person at the screen.
+    """
+    person = _active(user)
+    if person is None:
+        return Case.objects.none()
+    if person.is_patient:
+        return Case.objects.filter(patient__user=person).filter(
+            ~Q(status=CaseStatus.DRAFT) | Q(created_by=person)
+        )
+    sent = ~Q(status=CaseStatus.DRAFT)
+    rule = Q(created_by=person)
+    if person.role == User.Role.DERMATOLOGIST:
+        rule |= sent & (
+            Q(assigned_to=person) | Q(status__in=POOL_STATUSES, assigned_to__isnull=True)
+        )
+    if person.role == User.Role.DUTY_NURSE:
+        rule |= Q(status__in=TRIAGE_STATUSES)
+    granted = CaseGrant.objects.active().filter(grantee=person).values("case_id")
+    rule |= sent & Q(pk__in=granted)
+    if include_break_glass:
+        broken = BreakGlassAccess.objects.active().filter(user=person).values("case_id")
+        rule |= sent & Q(pk__in=broken)
+    return Case.objects.filter(rule)
+
+
+def can_list_cases(user: AnyUser) -> bool:
+    """The "My cases" page: patients, senders, and anyone holding a grant."""
     person = _active(user)
     if person is None:
         return False
-    if person.role == User.Role.PATIENT:
-        return case.patient.user_id == person.pk and (
-            not case.is_draft or case.created_by_id == person.pk
-        )
-    if person.role == User.Role.SUBMITTER:
-        return case.created_by_id == person.pk
-    if person.is_clinical_staff:
-        return case.status != CaseStatus.DRAFT
-    return False
+    if person.is_patient or person.is_submitter or person.role == User.Role.EXTERNAL:
+        return True
+    return CaseGrant.objects.active().filter(grantee=person).exists()
 
 
 def can_create_case(user: AnyUser) -> bool:
@@ -58,7 +124,7 @@ def can_create_case(user: AnyUser) -> bool:
     person = _active(user)
     if person is None:
         return False
-    if person.role == User.Role.PATIENT:
+    if person.is_patient:
         return hasattr(person, "patient")
     return person.role == User.Role.SUBMITTER
 
@@ -81,3 +147,33 @@ def can_withdraw(user: AnyUser, case: Case) -> bool:
     if person is None or case.status not in {CaseStatus.DRAFT, CaseStatus.SUBMITTED}:
         return False
     return case.created_by_id == person.pk or case.patient.user_id == person.pk
+
+
+def can_grant_access(user: AnyUser, case: Case) -> bool:
+    """A duty nurse or dermatologist caring for a sent case may let an outsider see it."""
+    person = _active(user)
+    return (
+        person is not None
+        and person.is_clinical_staff
+        and not case.is_draft
+        and access_basis(person, case) in CARE_BASES
+    )
+
+
+def can_revoke_grant(user: AnyUser, grant: CaseGrant) -> bool:
+    """Whoever gave a grant, or any clinician who could give one on that case, may end it."""
+    person = _active(user)
+    if person is None:
+        return False
+    return grant.granted_by_id == person.pk or can_grant_access(person, grant.case)
+
+
+def can_break_glass(user: AnyUser, case: Case) -> bool:
+    """A duty nurse or dermatologist without access to a sent case may open it with a reason."""
+    person = _active(user)
+    return (
+        person is not None
+        and person.is_clinical_staff
+        and not case.is_draft
+        and access_basis(person, case) is None
+    )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from telederm.accounts.models import User
 from telederm.audit.services import record
 from telederm.cases import policies, tasks
+from telederm.cases.access import access_for_log
 from telederm.cases.models import Case, CaseEvent
 from telederm.cases.states import CaseStatus, check_transition
 from telederm.core import calendar, clock, outbox
@@ -57,9 +58,19 @@ def open_case(*, by: User, case_uuid: uuid.UUID, request: HttpRequest | None = N
         .filter(uuid=case_uuid)
         .first()
     )
-    if case is None or not policies.can_view_case(by, case):
+    access = access_for_log(by, case) if case is not None else None
+    if case is None or access is None:
         raise Http404
-    record(actor=by, action="case.view", patient=case.patient, case=case, request=request)
+    basis, reason = access
+    record(
+        actor=by,
+        action="case.view",
+        patient=case.patient,
+        case=case,
+        request=request,
+        basis=basis,
+        reason=reason,
+    )
     return case
 
 

@@ -36,13 +36,17 @@ def _person(request: HttpRequest) -> User:
 @login_required
 def case_list(request: HttpRequest) -> HttpResponse:
     person = _person(request)
-    if not policies.can_create_case(person):
+    if not policies.can_list_cases(person):
         raise PermissionDenied
     cases = list(
         policies.cases_visible_to(person).select_related("patient").order_by("-created_at")[:100]
     )
     record_listing(actor=person, action="case.list.view", cases=cases, request=request)
-    return render(request, "cases/case_list.html", {"cases": cases})
+    return render(
+        request,
+        "cases/case_list.html",
+        {"cases": cases, "can_create": policies.can_create_case(person)},
+    )
 
 
 @login_required
@@ -149,7 +153,8 @@ def withdraw(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
     case = services.open_case(by=person, case_uuid=case_uuid, request=request)
     version = VersionForm(request.POST)
     if not version.is_valid():
-        raise PermissionDenied
+        messages.error(request, _("The form was incomplete. Please try again."))
+        return redirect("cases:detail", case_uuid=case.uuid)
     try:
         services.withdraw_case(
             by=person, case=case, expected_version=version.cleaned_data["version"], request=request

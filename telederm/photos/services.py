@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from telederm.accounts.models import User
 from telederm.audit.services import record
 from telederm.cases import policies as case_policies
+from telederm.cases.access import access_for_log
 from telederm.cases.models import Case, CaseEvent
 from telederm.cases.services import lock_draft, note_draft_change
 from telederm.core.errors import UserFacingError
@@ -137,7 +138,8 @@ def open_photo(
         .filter(uuid=photo_uuid, case__uuid=case_uuid)
         .first()
     )
-    if photo is None or not case_policies.can_view_case(by, photo.case):
+    access = access_for_log(by, photo.case) if photo is not None else None
+    if photo is None or access is None:
         raise Http404
     record(
         actor=by,
@@ -146,6 +148,8 @@ def open_photo(
         case=photo.case,
         obj=photo,
         request=request,
+        basis=access[0],
+        reason=access[1],
     )
     return photo, default_storage.open(photo.storage_name(size), "rb")
 

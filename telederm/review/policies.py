@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
 
 from telederm.accounts.models import User
 from telederm.cases.models import Case, CaseQuerySet
+from telederm.cases.policies import POOL_STATUSES, TRIAGE_STATUSES
 from telederm.cases.states import CaseStatus
 
 AnyUser = User | AnonymousUser
@@ -23,10 +25,18 @@ def can_use_clinic(user: AnyUser) -> bool:
 
 
 def review_queue_for(user: AnyUser) -> CaseQuerySet:
-    """Sent cases waiting for an answer, soonest due first; empty for anyone outside the clinic."""
-    if not can_use_clinic(user):
+    """The clinician's queue, soonest due first: for a dermatologist the pool and their own open
+    cases, for a duty nurse the cases to triage; empty for anyone outside the clinic."""
+    if not isinstance(user, User) or not can_use_clinic(user):
         return Case.objects.none()
-    return Case.objects.awaiting_review().select_related("patient", "assigned_to", "created_by")
+    waiting = Case.objects.awaiting_review()
+    if user.role == User.Role.DERMATOLOGIST:
+        waiting = waiting.filter(
+            Q(assigned_to=user) | Q(status__in=POOL_STATUSES, assigned_to__isnull=True)
+        )
+    else:
+        waiting = waiting.filter(status__in=TRIAGE_STATUSES)
+    return waiting.select_related("patient", "assigned_to", "created_by")
 
 
 def can_take_for_review(user: AnyUser, case: Case) -> bool:

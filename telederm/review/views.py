@@ -7,20 +7,22 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from telederm.accounts.models import User
 from telederm.audit.services import record_listing
+from telederm.cases import access
+from telederm.cases import policies as case_policies
 from telederm.cases.forms import VersionForm
-from telederm.cases.models import Case
+from telederm.cases.models import Case, CaseGrant
 from telederm.cases.services import open_case
 from telederm.core import clock
 from telederm.core.errors import UserFacingError
 from telederm.review import policies, services
-from telederm.review.forms import AnswerForm
+from telederm.review.forms import AnswerForm, BreakGlassForm, GrantForm
 
 
 def _clinician(request: HttpRequest) -> User:
@@ -35,7 +37,7 @@ def _clinician(request: HttpRequest) -> User:
 def queue(request: HttpRequest) -> HttpResponse:
     person = _clinician(request)
     cases = list(policies.review_queue_for(person)[:200])
-    record_listing(actor=person, action="queue.view", cases=cases, request=request)
+    record_listing(actor=person, action="queue.list.view", cases=cases, request=request)
     return render(request, "review/queue.html", {"cases": cases, "now": clock.now()})
 
 
@@ -43,13 +45,103 @@ def queue(request: HttpRequest) -> HttpResponse:
 @require_GET
 def case(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
     person = _clinician(request)
-    return _render_case(request, person, open_case(by=person, case_uuid=case_uuid, request=request))
+    try:
+        the_case = open_case(by=person, case_uuid=case_uuid, request=request)
+    except Http404:
+        # A clinician outside the case is offered to break the glass, with a reason; nothing
+        # about the case is shown until they do.
+        locked = Case.objects.filter(uuid=case_uuid).first()
+        if locked is None or not case_policies.can_break_glass(person, locked):
+            raise
+        return render(
+            request,
+            "review/break_glass.html",
+            {"case_uuid": locked.uuid, "form": BreakGlassForm()},
+            status=403,
+        )
+    return _render_case(request, person, the_case)
+
+
+@login_required
+@require_POST
+def break_glass(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
+    person = _clinician(request)
+    locked = Case.objects.select_related("patient").filter(uuid=case_uuid).first()
+    if locked is None or not case_policies.can_break_glass(person, locked):
+        raise Http404
+    form = BreakGlassForm(request.POST)
+    if form.is_valid():
+        try:
+            access.break_glass(
+                by=person, case=locked, reason=form.cleaned_data["reason"], request=request
+            )
+        except UserFacingError as exc:
+            form.add_error("reason", str(exc))
+        else:
+            messages.warning(
+                request,
+                _(
+                    "You have opened this case outside your usual access. The access is logged "
+                    "with your reason and will be reviewed."
+                ),
+            )
+            return redirect("review:case", case_uuid=locked.uuid)
+    return render(
+        request,
+        "review/break_glass.html",
+        {"case_uuid": locked.uuid, "form": form},
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def grant(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
+    person = _clinician(request)
+    the_case = open_case(by=person, case_uuid=case_uuid, request=request)
+    if not case_policies.can_grant_access(person, the_case):
+        raise PermissionDenied
+    form = GrantForm(request.POST)
+    if form.is_valid():
+        try:
+            access.grant_access(by=person, case=the_case, request=request, **form.cleaned_data)
+        except UserFacingError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("%(name)s can now open this case. They have been told by e-mail.")
+                % {"name": form.cleaned_data["full_name"] or form.cleaned_data["email"]},
+            )
+            return redirect("review:case", case_uuid=the_case.uuid)
+    return _render_case(request, person, the_case, grant_form=form)
+
+
+@login_required
+@require_POST
+def revoke_grant(request: HttpRequest, case_uuid: uuid.UUID, grant_uuid: uuid.UUID) -> HttpResponse:
+    person = _clinician(request)
+    the_case = open_case(by=person, case_uuid=case_uuid, request=request)
+    the_grant = CaseGrant.objects.filter(uuid=grant_uuid, case=the_case).first()
+    if the_grant is None or not case_policies.can_revoke_grant(person, the_grant):
+        raise Http404
+    access.revoke_grant(by=person, grant=the_grant, request=request)
+    messages.success(request, _("The access has been ended."))
+    return redirect("review:case", case_uuid=the_case.uuid)
 
 
 def _render_case(
-    request: HttpRequest, person: User, the_case: Case, form: AnswerForm | None = None
+    request: HttpRequest,
+    person: User,
+    the_case: Case,
+    form: AnswerForm | None = None,
+    grant_form: GrantForm | None = None,
 ) -> HttpResponse:
-    earlier = list(Case.objects.other_sent_cases_of(the_case).select_related("review")[:20])
+    earlier = [
+        (other, case_policies.can_view_case(person, other))
+        for other in Case.objects.other_sent_cases_of(the_case).select_related("review")[:20]
+    ]
+    can_grant = case_policies.can_grant_access(person, the_case)
     return render(
         request,
         "review/case.html",
@@ -63,9 +155,12 @@ def _render_case(
             "can_answer": policies.can_answer(person, the_case),
             "version_form": VersionForm(initial={"version": the_case.version}),
             "form": form or AnswerForm(initial={"version": the_case.version}),
+            "can_grant": can_grant,
+            "grants": the_case.grants.active().select_related("grantee") if can_grant else [],
+            "grant_form": grant_form or GrantForm(),
             "now": clock.now(),
         },
-        status=400 if form is not None and form.errors else 200,
+        status=400 if (form and form.errors) or (grant_form and grant_form.errors) else 200,
     )
 
 
@@ -76,7 +171,8 @@ def take(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
     the_case = open_case(by=person, case_uuid=case_uuid, request=request)
     version = VersionForm(request.POST)
     if not version.is_valid():
-        raise PermissionDenied
+        messages.error(request, _("The form was incomplete. Please try again."))
+        return redirect("review:case", case_uuid=the_case.uuid)
     try:
         services.take_for_review(
             by=person,

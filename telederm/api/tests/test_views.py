@@ -320,8 +320,8 @@ def test_a_patient_scope_never_reaches_past_the_patient_in_context(
     token still reads only the holder's own record; a user/ token reads what the policy allows."""
     own = make_case(submit=True)
     theirs = other_patients_case(make_case, other_patient_user)
-    monkeypatch.setattr(policies, "cases_visible_to", lambda user: Case.objects.all())
-    monkeypatch.setattr(policies, "can_view_case", lambda user, case: True)
+    monkeypatch.setattr(policies, "cases_visible_to", lambda user, **_: Case.objects.all())
+    monkeypatch.setattr(policies, "access_basis", lambda user, case: "grant")
 
     patient_scoped = token_for(patient_user, "patient/*.read")
     user_scoped = token_for(patient_user, "user/*.read")
@@ -480,3 +480,21 @@ def test_a_program_reads_a_case_over_http(
     entry = AccessEvent.objects.get(action="api.case.view")
     assert entry.case_uuid == case.uuid
     assert entry.client_address == "127.0.0.1"
+
+
+def test_break_glass_never_reaches_through_a_token(
+    client: Client, make_case: Callable[..., Case], duty_nurse: User, token_for: TokenFor
+) -> None:
+    """Emergency access is for the clinician at the screen, not for a program holding a token."""
+    from telederm.cases import access
+    from telederm.review.services import take_for_review
+
+    case = make_case(submit=True)
+    taken_by = User.objects.create_user(
+        "hud3@telederm.example", None, full_name="Hud Tre", role=User.Role.DERMATOLOGIST
+    )
+    case = take_for_review(by=taken_by, case=case, expected_version=case.version)
+    access.break_glass(by=duty_nurse, case=case, reason="Patient phoned about bleeding")
+    plain = token_for(duty_nurse, "user/*.read")
+    assert client.get(case_url(case), headers=bearer(plain)).status_code == 404
+    assert client.get(CASES, headers=bearer(plain)).json()["results"] == []
