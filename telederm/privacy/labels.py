@@ -1,0 +1,46 @@
+"""Access-log actions in plain language, for the patient and the privacy officer."""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+ACTIONS: dict[str, Promise] = {
+    "patient.register": _("registered you as a patient"),
+    "patient.lookup": _("looked you up by your national identity number"),
+    "patient.account.link": _("linked your sign-in to your patient record"),
+    "case.create": _("started a case about you"),
+    "case.edit": _("changed the questionnaire of your case"),
+    "case.submit": _("sent your case to the clinic"),
+    "case.withdraw": _("withdrew your case"),
+    "case.view": _("opened your case"),
+    "case.list.view": _("saw your case in a list of cases"),
+    "queue.list.view": _("saw your case in the clinic's queue"),
+    "case.take": _("started the review of your case"),
+    "case.answer": _("answered your case"),
+    "case.grant": _("gave a health professional access to your case"),
+    "case.grant.revoke": _("ended a health professional's access to your case"),
+    "case.break_glass": _("opened your case outside their usual access"),
+    "photo.add": _("added a photo"),
+    "photo.remove": _("removed a photo"),
+    "photo.view": _("looked at a photo"),
+    "api.case.view": _("read your case through a connected system"),
+    "api.case.list.view": _("saw your case in a list through a connected system"),
+    "case.break_glass.review": _("reviewed an emergency access to your case"),
+    "access_log.own.view": _("looked at this list"),
+    "access_log.review.view": _("reviewed the access log"),
+}
+
+# Reads that show many patients at once: part of everyday work, not counted as a look at one
+# patient when the privacy officer looks for unusual patterns.
+LISTING_SUFFIX = "list.view"
+
+
+def describe(action: str) -> str:
+    """The plain-language sentence for an action, or the action's code if it has none yet."""
+    label = ACTIONS.get(action)
+    return str(label) if label is not None else action
+
+
+def is_listing(action: str) -> bool:
+    return action.endswith(LISTING_SUFFIX)

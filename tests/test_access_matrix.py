@@ -1,0 +1,368 @@
+"""Every route × every persona, against a declared expectation; and the access log each read writes.
+
+The routes come from the URL configuration itself, so a new page cannot slip through: a route
+that is in neither PATIENT_DATA nor NO_PATIENT_DATA fails `test_every_route_is_declared`.
+
+The world: Kari's GP referred her (the target case), the dermatologist took it (in review), an
+outside surgeon holds an active grant and another an expired one. Each persona then opens each
+route once, in a fresh database, and the outcome is compared with the table below.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from conftest import _user, answer, sign_in
+from telederm.accounts.models import User
+from telederm.api.tokens import issue_token
+from telederm.audit.models import AccessEvent
+from telederm.cases import access
+from telederm.cases.models import BreakGlassAccess, Case, CaseGrant
+from telederm.cases.policies import cases_visible_to
+from telederm.core import clock
+from telederm.photos.models import Photo
+from telederm.review.services import take_for_review
+
+pytestmark = pytest.mark.django_db
+
+PERSONAS = (
+    "patient",
+    "other_patient",
+    "gp",
+    "other_gp",
+    "duty_nurse",
+    "dermatologist",
+    "other_dermatologist",
+    "grantee",
+    "expired_grantee",
+    "coordinator",
+    "privacy_officer",
+    "anonymous",
+)
+SIGNED_IN = frozenset(PERSONAS) - {"anonymous"}
+CARE = frozenset({"patient", "gp", "dermatologist", "grantee"})  # may open the target case
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who passes a route's policy (everyone else signed in is refused with 403 or 404)."""
+
+    allowed: frozenset[str]
+    method: str = "get"
+    logs: tuple[str, ...] = ()  # access-log actions an allowed GET writes about the target case
+    api: bool = False  # authenticated by a bearer token, not a session
+
+
+def rule(allowed: set[str] | frozenset[str], **kwargs: Any) -> Rule:
+    return Rule(allowed=frozenset(allowed), **kwargs)
+
+
+LIST_READERS = {"patient", "other_patient", "gp", "other_gp", "grantee", "expired_grantee"}
+CLINIC = {"duty_nurse", "dermatologist", "other_dermatologist"}
+
+PATIENT_DATA: dict[str, Rule] = {
+    "cases/": rule(LIST_READERS, logs=("case.list.view",)),
+    "cases/new/": rule({"patient", "other_patient", "gp", "other_gp"}),
+    "cases/<uuid:case_uuid>/": rule(CARE, logs=("case.view",)),
+    "cases/<uuid:case_uuid>/edit/": rule(CARE, logs=("case.view",)),
+    "cases/<uuid:case_uuid>/summary/": rule(CARE, logs=("case.view",)),
+    "cases/<uuid:case_uuid>/submit/": rule(CARE, method="post"),
+    "cases/<uuid:case_uuid>/withdraw/": rule(CARE, method="post"),
+    "cases/<uuid:case_uuid>/photos/": rule(CARE, logs=("case.view",)),
+    "cases/<uuid:case_uuid>/photos/<uuid:photo_uuid>/<str:size>.jpg": rule(
+        CARE, logs=("photo.view",)
+    ),
+    "cases/<uuid:case_uuid>/photos/<uuid:photo_uuid>/remove/": rule(CARE, method="post"),
+    "clinic/": rule(CLINIC, logs=("queue.list.view",)),
+    "clinic/cases/<uuid:case_uuid>/": rule({"dermatologist"}, logs=("case.view",)),
+    "clinic/cases/<uuid:case_uuid>/take/": rule({"dermatologist"}, method="post"),
+    "clinic/cases/<uuid:case_uuid>/answer/": rule({"dermatologist"}, method="post"),
+    # Clinicians *without* access may break the glass (an empty reason is refused with 400).
+    "clinic/cases/<uuid:case_uuid>/break-glass/": rule(
+        {"duty_nurse", "other_dermatologist"}, method="post"
+    ),
+    "clinic/cases/<uuid:case_uuid>/grants/": rule({"dermatologist"}, method="post"),
+    "clinic/cases/<uuid:case_uuid>/grants/<uuid:grant_uuid>/revoke/": rule(
+        {"dermatologist"}, method="post"
+    ),
+    "privacy/my-access-log/": rule({"patient", "other_patient"}),
+    "privacy/review/": rule({"privacy_officer"}),
+    "privacy/review/break-glass/<uuid:access_uuid>/": rule({"privacy_officer"}, method="post"),
+    "api/v1/me": rule(SIGNED_IN, api=True),
+    "api/v1/cases/": rule(SIGNED_IN, api=True),
+    "api/v1/cases/<uuid:case_uuid>/": rule(CARE, api=True, logs=("api.case.view",)),
+}
+
+# Routes that show no patient data, and why. Every persona may reach them (or is sent to sign
+# in); the walk checks that none of them answers with an error or shows the world's patient.
+NO_PATIENT_DATA: dict[str, str] = {
+    "": "the front page (sends a signed-in person to their workspace)",
+    "healthz": "process health for load balancers",
+    "readyz": "readiness for load balancers",
+    "i18n/setlang/": "language choice (POST only)",
+    "admin/": "operators' admin; no patient-data model is registered (tested below)",
+}
+ACCOUNT = re.compile(r"^account/")  # allauth: sign-in, two-factor, sessions, password
+
+IDENTIFIER_RE = re.compile(rb"\b\d{11}\b")
+
+
+def walk(patterns: list[URLPattern | URLResolver], prefix: str = "") -> Iterator[str]:
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            if route.startswith("admin/"):
+                yield "admin/"
+                continue
+            yield from walk(pattern.url_patterns, route)
+        else:
+            yield route
+
+
+ROUTES = sorted(set(walk(get_resolver().url_patterns)))
+
+
+@dataclass
+class World:
+    case: Case
+    photo: Photo
+    grant: CaseGrant
+    break_glass: BreakGlassAccess
+    people: dict[str, User | None] = field(default_factory=dict)
+
+
+@pytest.fixture
+def world(
+    make_case: Any,
+    patient_user: User,
+    other_patient_user: User,
+    gp: User,
+    other_gp: User,
+    duty_nurse: User,
+    dermatologist: User,
+    other_dermatologist: User,
+    coordinator: User,
+) -> World:
+    case = make_case(by=gp, patient=patient_user.patient, submit=True)
+    case = take_for_review(by=dermatologist, case=case, expected_version=case.version)
+    grantee = _user("kirurg@sykehus.example", User.Role.EXTERNAL, hpr_number="9100055")
+    expired = _user("kirurg2@sykehus.example", User.Role.EXTERNAL, hpr_number="9100056")
+    grant = access.grant_access(
+        by=dermatologist,
+        case=case,
+        hpr_number=grantee.hpr_number,
+        email=grantee.email,
+        full_name="",
+        purpose="Second opinion before excision",
+        days=7,
+    )
+    old = access.grant_access(
+        by=dermatologist,
+        case=case,
+        hpr_number=expired.hpr_number,
+        email=expired.email,
+        full_name="",
+        purpose="Earlier opinion",
+        days=1,
+    )
+    CaseGrant.objects.filter(pk=old.pk).update(
+        starts_at=clock.now() - dt.timedelta(days=3), expires_at=clock.now() - dt.timedelta(days=2)
+    )
+    night = _user("natt@telederm.example", User.Role.DUTY_NURSE, dermatologist.organisation)
+    glass = access.break_glass(by=night, case=case, reason="Patient called about bleeding")
+    officer = _user("personvern@telederm.example", User.Role.PRIVACY_OFFICER)
+    people: dict[str, User | None] = {
+        "patient": patient_user,
+        "other_patient": other_patient_user,
+        "gp": gp,
+        "other_gp": other_gp,
+        "duty_nurse": duty_nurse,
+        "dermatologist": dermatologist,
+        "other_dermatologist": other_dermatologist,
+        "grantee": grantee,
+        "expired_grantee": expired,
+        "coordinator": coordinator,
+        "privacy_officer": officer,
+        "anonymous": None,
+    }
+    case.refresh_from_db()
+    return World(case=case, photo=case.photos.get(), grant=grant, break_glass=glass, people=people)
+
+
+def concrete(route: str, world: World) -> str:
+    path = (
+        route.replace("<uuid:case_uuid>", str(world.case.uuid))
+        .replace("<uuid:photo_uuid>", str(world.photo.uuid))
+        .replace("<str:size>", "screen")
+        .replace("<uuid:grant_uuid>", str(world.grant.uuid))
+        .replace("<uuid:access_uuid>", str(world.break_glass.uuid))
+        .replace("<int:pk>", "1")
+        .replace("^(?P<provider_id>[^/]+)", "helseid")
+        .replace("^confirm-email/(?P<key>[-:\\w]+)/$", "confirm-email/not-a-key/")
+        .replace(
+            "^password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$", "password/reset/key/1-x/"
+        )
+    )
+    return "/" + path
+
+
+def client_for(persona: str, world: World, rule_: Rule) -> tuple[Client, dict[str, str]]:
+    client = Client()
+    person = world.people[persona]
+    if person is None:
+        return client, {}
+    if rule_.api:
+        scope = "patient/*.read" if person.is_patient else "user/*.read"
+        _, token = issue_token(user=person, scopes=[scope])
+        return client, {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    return sign_in(client, person), {}
+
+
+def test_every_route_is_declared() -> None:
+    undeclared = [
+        route
+        for route in ROUTES
+        if route not in PATIENT_DATA and route not in NO_PATIENT_DATA and not ACCOUNT.match(route)
+    ]
+    assert not undeclared, f"declare who may open these routes: {undeclared}"
+    stale = (set(PATIENT_DATA) | set(NO_PATIENT_DATA)) - set(ROUTES)
+    assert not stale, f"declared routes that no longer exist: {sorted(stale)}"
+    assert len(PATIENT_DATA) >= 20
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("route", sorted(PATIENT_DATA))
+def test_access_matrix(route: str, persona: str, world: World) -> None:
+    rule_ = PATIENT_DATA[route]
+    client, headers = client_for(persona, world, rule_)
+    before = set(AccessEvent.objects.values_list("pk", flat=True))
+    response = getattr(client, rule_.method)(concrete(route, world), **headers)
+    response.close()  # a photo is streamed from storage; close its file
+    status = response.status_code
+    if persona == "anonymous":
+        if rule_.api:
+            assert status == 401, (route, status)
+        else:
+            assert status == 302, (route, status)
+            assert response["Location"].startswith("/account/login/"), response["Location"]
+        assert not AccessEvent.objects.exclude(pk__in=before).exists()
+        return
+    if persona in rule_.allowed:
+        assert status not in {401, 403, 404}, (route, persona, status)
+        assert status < 500
+        if status == 302:
+            location = response["Location"]
+            assert not location.startswith(("/account/login/", "/account/2fa/")), location
+    else:
+        assert status in {403, 404}, (route, persona, status)
+        new = AccessEvent.objects.exclude(pk__in=before)
+        assert not new.filter(case_uuid=world.case.uuid).exists(), (route, persona)
+        assert world.case.patient.full_name.encode() not in response.content
+        assert world.case.complaint.encode() not in response.content
+
+
+@pytest.mark.parametrize(
+    "route", sorted(r for r, rule_ in PATIENT_DATA.items() if rule_.logs and rule_.method == "get")
+)
+def test_each_read_writes_the_expected_access_log_entries(route: str, world: World) -> None:
+    """Audit coverage: every allowed persona's read writes exactly the declared entries."""
+    rule_ = PATIENT_DATA[route]
+    checked = 0
+    for persona in sorted(rule_.allowed):
+        person = world.people[persona]
+        assert person is not None
+        client, headers = client_for(persona, world, rule_)
+        before = set(AccessEvent.objects.values_list("pk", flat=True))
+        response = client.get(concrete(route, world), **headers)
+        response.close()
+        assert response.status_code in {200, 302}, (route, persona, response.status_code)
+        new = list(AccessEvent.objects.exclude(pk__in=before).order_by("pk"))
+        if rule_.logs[0].endswith("list.view"):
+            visible = set(
+                cases_visible_to(person).values_list("uuid", flat=True)
+                if route == "cases/"
+                else _queue_uuids(person)
+            )
+            assert {e.case_uuid for e in new} == visible, (route, persona)
+            assert len(new) == len(visible)
+        else:
+            assert [e.action for e in new] == list(rule_.logs), (route, persona)
+            event = new[0]
+            assert event.case_uuid == world.case.uuid
+            assert event.patient_uuid == world.case.patient.uuid
+            assert event.basis, "every read says why the person had access"
+        for event in new:
+            assert event.actor_id == person.pk
+            assert event.kind == "read"
+            assert event.actor_role == person.role
+        checked += len(new)
+    assert checked >= 1
+
+
+def _queue_uuids(person: User) -> list[uuid.UUID]:
+    from telederm.review.policies import review_queue_for
+
+    return list(review_queue_for(person).values_list("uuid", flat=True)[:200])
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize(
+    "route", sorted(set(NO_PATIENT_DATA) | {r for r in ROUTES if ACCOUNT.match(r)})
+)
+def test_routes_without_patient_data_show_none(route: str, persona: str, world: World) -> None:
+    client, _ = client_for(persona, world, Rule(allowed=frozenset()))
+    response = client.get(concrete(route, world))
+    assert response.status_code < 500, (route, persona, response.status_code)
+    body = response.content
+    if persona != "patient":  # Kari may see her own name ("signed in as")
+        assert world.case.patient.full_name.encode() not in body, (route, persona)
+    assert world.case.complaint.encode() not in body, (route, persona)
+    assert not IDENTIFIER_RE.search(body), (route, persona)
+
+
+@pytest.mark.parametrize("route", sorted(r for r, rule_ in PATIENT_DATA.items() if not rule_.api))
+def test_staff_without_a_second_factor_are_sent_to_set_one_up(route: str, world: World) -> None:
+    person = world.people["dermatologist"]
+    assert person is not None
+    client = sign_in(Client(), person, second_factor=False)
+    before = AccessEvent.objects.count()
+    response = getattr(client, PATIENT_DATA[route].method)(concrete(route, world))
+    assert response.status_code == 302
+    assert response["Location"] == "/account/2fa/"
+    assert AccessEvent.objects.count() == before
+
+
+def test_the_admin_registers_no_patient_data() -> None:
+    from django.contrib import admin
+
+    registered = {model._meta.label for model in admin.site._registry}
+    patient_data = {
+        "patients.Patient",
+        "cases.Case",
+        "cases.CaseEvent",
+        "cases.CaseGrant",
+        "cases.BreakGlassAccess",
+        "photos.Photo",
+        "review.Review",
+        "audit.AccessEvent",
+    }
+    assert not registered & patient_data
+
+
+def test_an_answered_case_leaves_the_pool(world: World, make_case: Any) -> None:
+    """After the answer only the assigned dermatologist keeps the case; colleagues need a reason."""
+    dermatologist = world.people["dermatologist"]
+    other = world.people["other_dermatologist"]
+    assert dermatologist is not None and other is not None
+    answer(world.case, dermatologist)
+    assert world.case in cases_visible_to(dermatologist)
+    assert world.case not in cases_visible_to(other)
