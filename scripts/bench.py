@@ -92,8 +92,9 @@ def main() -> None:
         ("Start, add a 1 MP photo to, and send a case (services, SQLite)", 20, median, worst)
     )
 
-    client = Client()
-    client.force_login(User.objects.get(email="hudlege@telederm.example"))
+    from conftest import sign_in
+
+    client = sign_in(Client(), User.objects.get(email="hudlege@telederm.example"))
     with override_settings(ALLOWED_HOSTS=["testserver"]):
         queue_size = len(client.get("/clinic/").content)
         median, worst = timed(lambda: client.get("/clinic/"), 10)

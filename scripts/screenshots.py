@@ -7,12 +7,24 @@ Needs a running server with the demo data (`make run`) and Debian's Chromium.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+import django
 
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "telederm.settings")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+django.setup()
+
+from allauth.mfa.totp.internal.auth import (
+    format_hotp_value,
+    hotp_value,
+    yield_hotp_counters_from_time,
+)
+from playwright.sync_api import Page, sync_playwright
+
+from telederm.demo.management.commands.demo import DEMO_TOTP_SECRET
 from tests.browser.chromium import launch
 
 BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
@@ -20,24 +32,40 @@ OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "test-artifacts/screenshots")
 PASSWORD = "Telederm-demo-2026"
 
 
+def sign_in(page: Page, email: str) -> None:
+    """Password, then (for staff) the code an authenticator app with the demo key shows."""
+    page.goto(BASE + "/account/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form[action='/account/login/'] button[type=submit]")
+    if "/account/2fa/authenticate/" in page.url:
+        counter = next(iter(yield_hotp_counters_from_time()))
+        page.fill("input[name=code]", format_hotp_value(hotp_value(DEMO_TOTP_SECRET, counter)))
+        page.click("main form button[type=submit]")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = launch(p)
         for email, paths, width, locale in [
-            (None, ["/", "/sign-in/"], 390, "nb-NO"),
-            ("kari@pasient.example", ["/cases/", "/cases/new/"], 390, "nb-NO"),
-            ("ola@pasient.example", ["/cases/"], 390, "en-GB"),
+            (None, ["/", "/account/login/"], 390, "nb-NO"),
+            (
+                "kari@pasient.example",
+                ["/cases/", "/cases/new/", "/privacy/my-access-log/"],
+                390,
+                "nb-NO",
+            ),
+            ("ola@pasient.example", ["/cases/", "/privacy/my-access-log/"], 390, "en-GB"),
             ("lege@nordkapp.example", ["/cases/", "/cases/new/"], 390, "nb-NO"),
-            ("hudlege@telederm.example", ["/clinic/"], 1280, "nb-NO"),
+            ("hudlege@telederm.example", ["/clinic/", "/account/2fa/"], 1280, "nb-NO"),
+            ("kirurg@sykehus.example", ["/cases/"], 390, "en-GB"),
+            ("personvern@telederm.example", ["/privacy/review/"], 1280, "en-GB"),
         ]:
             context = browser.new_context(viewport={"width": width, "height": 800}, locale=locale)
             page = context.new_page()
             if email:
-                page.goto(BASE + "/sign-in/")
-                page.fill("input[name=username]", email)
-                page.fill("input[name=password]", PASSWORD)
-                page.click("main button[type=submit]")
+                sign_in(page, email)
             for path in paths:
                 page.goto(BASE + path)
                 name = f"{(email or 'anon').split('@')[0]}{path.replace('/', '_')}{locale}.png"

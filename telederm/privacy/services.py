@@ -159,7 +159,7 @@ def review_accesses(
             who=event.actor.full_name if event.actor else _("Telederm (automatic)"),
             role=_role_label(event.actor_role),
             organisation=event.actor_organisation,
-            what=labels.describe(event.action),
+            what=event.action,
             why=_why(event),
             client_address=event.client_address or "",
             patient_name=names.get(event.patient_uuid, "") if event.patient_uuid else "",
