@@ -76,7 +76,7 @@ def test_the_grantee_is_told_by_email_without_clinical_content(
     tell_grantee.call(**task.args_kwargs["kwargs"])
     (message,) = mail.outbox
     assert message.to == ["kirurg@sykehus.example"]
-    assert "access to a case" in message.subject
+    assert "tilgang til en sak" in message.subject  # the grantee's language: bokmål by default
     assert taken.patient.full_name not in message.body
     assert taken.complaint not in message.body
 
