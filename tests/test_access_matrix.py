@@ -13,13 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from conftest import _user, answer, sign_in
 from telederm.accounts.models import User
@@ -31,6 +29,7 @@ from telederm.cases.policies import cases_visible_to
 from telederm.core import clock
 from telederm.photos.models import Photo
 from telederm.review.services import take_for_review
+from tests.routes import all_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -116,19 +115,7 @@ ACCOUNT = re.compile(r"^account/")  # allauth: sign-in, two-factor, sessions, pa
 IDENTIFIER_RE = re.compile(rb"\b\d{11}\b")
 
 
-def walk(patterns: list[URLPattern | URLResolver], prefix: str = "") -> Iterator[str]:
-    for pattern in patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            if route.startswith("admin/"):
-                yield "admin/"
-                continue
-            yield from walk(pattern.url_patterns, route)
-        else:
-            yield route
-
-
-ROUTES = sorted(set(walk(get_resolver().url_patterns)))
+ROUTES = all_routes()
 
 
 @dataclass
