@@ -12,7 +12,7 @@ from allauth.mfa.totp.internal.auth import (
     hotp_value,
     yield_hotp_counters_from_time,
 )
-from playwright.sync_api import CDPSession, Page
+from playwright.sync_api import CDPSession, Page, expect
 
 from conftest import PASSWORD
 from telederm.accounts.models import User
@@ -86,3 +86,11 @@ def add_virtual_authenticator(page: Page) -> tuple[CDPSession, str]:
         },
     )
     return session, str(added["authenticatorId"])
+
+
+def confirm_access(page: Page) -> None:
+    """allauth's "Confirm Access" step: the password again before a second factor is changed
+    (it asks even right after signing in; only an explicit re-entry counts)."""
+    expect(page.get_by_role("heading", name="Confirm Access")).to_be_visible()
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("main").get_by_role("button", name="Confirm").click()
