@@ -51,7 +51,7 @@ def _role_label(role: str) -> str:
 def _why(event: AccessEvent) -> str:
     parts = [str(AccessEvent.Basis(event.basis).label)] if event.basis else []
     if event.reason and (event.basis == "break_glass" or event.action in REASONED_ACTIONS):
-        parts.append(f"“{event.reason}”")
+        parts.append(_("“%(reason)s”") % {"reason": event.reason})
     return ": ".join(parts)
 
 

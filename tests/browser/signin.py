@@ -37,7 +37,7 @@ def sign_in(page: Page, base: str, user: User, *, totp_secret: str | None = None
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("main").get_by_role("button", name="Sign in").click()
     if totp_secret is not None:
-        page.get_by_label("Code").fill(totp_code(totp_secret))
+        page.get_by_label("Code").fill(fresh_totp_code(totp_secret))
         page.get_by_role("main").get_by_role("button", name="Sign in").click()
 
 
