@@ -22,14 +22,14 @@ os.environ["TELEDERM_VAR_DIR"] = workdir
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "telederm.settings")
 os.environ["TELEDERM_EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import override_settings  # noqa: E402
-from PIL import Image  # noqa: E402
+from django.core.management import call_command
+from django.test import Client
+from django.test.utils import override_settings
+from PIL import Image
 
 
 def timed(action: Callable[[], object], runs: int) -> tuple[float, float]:
