@@ -53,9 +53,7 @@ def test_repeated_failures_lock_the_account_for_a_while(
 ) -> None:
     for n in range(5):
         client.post("/account/login/", {"login": dermatologist.email, "password": f"wrong-{n}"})
-    response = client.post(
-        "/account/login/", {"login": dermatologist.email, "password": PASSWORD}
-    )
+    response = client.post("/account/login/", {"login": dermatologist.email, "password": PASSWORD})
     assert "Too many failed login attempts" in response.content.decode()
     assert "_auth_user_id" not in client.session
 
@@ -101,9 +99,7 @@ def test_activity_keeps_a_staff_session_alive(client: Client, dermatologist: Use
     assert client.session[LAST_SEEN_KEY] > time.time() - 60
 
 
-def test_patients_are_not_timed_out_by_the_staff_rule(
-    client: Client, patient_user: User
-) -> None:
+def test_patients_are_not_timed_out_by_the_staff_rule(client: Client, patient_user: User) -> None:
     sign_in(client, patient_user)
     session = client.session
     session[LAST_SEEN_KEY] = time.time() - 120 * 60
