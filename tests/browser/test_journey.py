@@ -65,7 +65,12 @@ def test_patient_sends_a_case_and_reads_the_dermatologists_answer(
     expect(desktop.get_by_text("A mole on my back has grown and darkened.")).to_be_visible()
     image = desktop.get_by_role("img", name="Photo 1: Overview (the whole area)")
     expect(image).to_be_visible()
-    assert image.evaluate("img => img.naturalWidth") > 0, "the photo loads for the clinician"
+    image.scroll_into_view_if_needed()
+    loaded_width = image.evaluate(
+        "img => img.complete ? img.naturalWidth : new Promise(done =>"
+        " img.addEventListener('load', () => done(img.naturalWidth), {once: true}))"
+    )
+    assert loaded_width > 0, "the photo loads for the clinician"
     desktop.get_by_role("button", name="Start review").click()
     check_accessibility(desktop, "clinic-case")
     desktop.get_by_label("Assessment").fill(
