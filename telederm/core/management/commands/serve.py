@@ -36,6 +36,9 @@ class Command(BaseCommand):
                 workers=options["workers"],
                 lifespan="off",
                 proxy_headers=False,
+                # uvicorn's own loggers go through Django's LOGGING, whose filter redacts
+                # identity numbers and e-mail addresses from access lines too.
+                log_config=None,
             )
         finally:
             if worker is not None:
