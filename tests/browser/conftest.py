@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,26 @@ ARTIFACTS = ROOT / "test-artifacts" / "browser"
 # Playwright's sync API runs an event loop in this thread; the test thread still only touches
 # the database between browser calls, never concurrently with it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_request_at_a_time() -> Iterator[None]:
+    """On SQLite the live server's threads share the test's one in-memory connection; two
+    requests at once (a page and its images) would interleave their transactions on it and hit
+    "database table is locked". Serving one request at a time removes that race; PostgreSQL and
+    the real server (a file in WAL mode, one connection per thread) never share a connection."""
+    from django.core.handlers.wsgi import WSGIHandler
+
+    original = WSGIHandler.__call__
+    lock = threading.Lock()
+
+    def serialised(self: WSGIHandler, environ: Any, start_response: Any) -> Any:
+        with lock:
+            return original(self, environ, start_response)
+
+    WSGIHandler.__call__ = serialised  # type: ignore[method-assign]
+    yield
+    WSGIHandler.__call__ = original  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")
