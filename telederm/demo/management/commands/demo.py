@@ -371,7 +371,9 @@ class Command(BaseCommand):
                 continue
             if number == 0:
                 # An outside plastic surgeon was asked for an opinion on Kari's first case.
-                with clock.frozen_at(started + dt.timedelta(hours=2)):
+                with clock.frozen_at(
+                    started + dt.timedelta(hours=min(hours_ago - 1, 20), minutes=30)
+                ):
                     access.grant_access(
                         by=dermatologist,
                         case=case,
