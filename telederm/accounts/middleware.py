@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from telederm.accounts.security import is_strongly_authenticated, needs_second_factor
 
 LAST_SEEN_KEY = "telederm_last_seen"
+SEEN_PRECISION_SECONDS = 60
 
 # Paths a signed-in person without a second factor may still reach: signing in and out, setting
 # up the second factor, choosing a language, static files, health probes, and the API (which
@@ -48,6 +49,11 @@ class StaffSessionMiddleware:
     def _idle_too_long(request: HttpRequest) -> bool:
         now = time.time()
         last_seen = request.session.get(LAST_SEEN_KEY)
-        request.session[LAST_SEEN_KEY] = now
-        limit = settings.TELEDERM_STAFF_IDLE_MINUTES * 60
-        return isinstance(last_seen, int | float) and now - last_seen > limit
+        seen = isinstance(last_seen, int | float)
+        if seen and now - last_seen > settings.TELEDERM_STAFF_IDLE_MINUTES * 60:
+            return True
+        # Saving the session is a database write: once a minute is precise enough for a limit
+        # counted in minutes, and spares every photo and page request a write.
+        if not seen or now - last_seen >= SEEN_PRECISION_SECONDS:
+            request.session[LAST_SEEN_KEY] = now
+        return False

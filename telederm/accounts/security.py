@@ -18,8 +18,8 @@ STRONG_PROVIDERS = frozenset({"helseid"})
 
 
 def needs_second_factor(user: object) -> bool:
-    """Everyone who may see other people's health data signs in with two factors."""
-    return isinstance(user, User) and user.is_authenticated and not user.is_patient
+    """Whether this visitor is a signed-in person whose role needs two factors (see the model)."""
+    return isinstance(user, User) and user.is_authenticated and user.needs_second_factor
 
 
 def is_strongly_authenticated(request: HttpRequest) -> bool:
