@@ -48,12 +48,12 @@ class StaffSessionMiddleware:
     @staticmethod
     def _idle_too_long(request: HttpRequest) -> bool:
         now = time.time()
-        last_seen = request.session.get(LAST_SEEN_KEY)
-        seen = isinstance(last_seen, int | float)
-        if seen and now - last_seen > settings.TELEDERM_STAFF_IDLE_MINUTES * 60:
+        stored = request.session.get(LAST_SEEN_KEY)
+        last_seen = float(stored) if isinstance(stored, int | float) else None
+        if last_seen is not None and now - last_seen > settings.TELEDERM_STAFF_IDLE_MINUTES * 60:
             return True
         # Saving the session is a database write: once a minute is precise enough for a limit
         # counted in minutes, and spares every photo and page request a write.
-        if not seen or now - last_seen >= SEEN_PRECISION_SECONDS:
+        if last_seen is None or now - last_seen >= SEEN_PRECISION_SECONDS:
             request.session[LAST_SEEN_KEY] = now
         return False
