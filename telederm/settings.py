@@ -247,6 +247,29 @@ TELEDERM_PHOTO_MAX_BYTES = int(os.environ.get("TELEDERM_PHOTO_MAX_BYTES", 25 * 1
 TELEDERM_PHOTO_MAX_PIXELS = int(os.environ.get("TELEDERM_PHOTO_MAX_PIXELS", 50_000_000))
 TELEDERM_PHOTO_LONG_EDGE = int(os.environ.get("TELEDERM_PHOTO_LONG_EDGE", 2560))
 TELEDERM_PHOTOS_PER_CASE = int(os.environ.get("TELEDERM_PHOTOS_PER_CASE", 10))
+# Photo quality checks (telederm/photos/processing.py): a photo that fails one is still kept, the
+# sender is told what to fix and offered a retake, and triage sees the flag.
+# Focus: variance of the Laplacian of the photo scaled to a 1024-pixel long edge, in grey levels².
+TELEDERM_PHOTO_MIN_FOCUS = float(os.environ.get("TELEDERM_PHOTO_MIN_FOCUS", 60.0))
+# Exposure: the share of pixels clipped to pure black or pure white.
+TELEDERM_PHOTO_MAX_CLIPPED = float(os.environ.get("TELEDERM_PHOTO_MAX_CLIPPED", 0.08))
+# Resolution: the shorter edge of the photo in pixels.
+TELEDERM_PHOTO_MIN_SHORT_EDGE = int(os.environ.get("TELEDERM_PHOTO_MIN_SHORT_EDGE", 1000))
+
+# Resumable uploads: tus 1.0.0 at /uploads/ (docs/adr/0013-resumable-uploads.md). Unfinished
+# uploads live on local disk under TELEDERM_UPLOAD_DIR until they complete or expire; with several
+# web nodes that folder must be shared (or the load balancer sticky on the upload URL).
+TELEDERM_UPLOAD_DIR = Path(os.environ.get("TELEDERM_UPLOAD_DIR", VAR_DIR / "uploads"))
+TELEDERM_UPLOAD_MAX_BYTES = int(os.environ.get("TELEDERM_UPLOAD_MAX_BYTES", TELEDERM_PHOTO_MAX_BYTES))
+# Per person: how many unfinished uploads at once, and how many bytes they may hold in all.
+TELEDERM_UPLOAD_MAX_ACTIVE = int(os.environ.get("TELEDERM_UPLOAD_MAX_ACTIVE", 20))
+TELEDERM_UPLOAD_QUOTA_BYTES = int(
+    os.environ.get("TELEDERM_UPLOAD_QUOTA_BYTES", 10 * TELEDERM_PHOTO_MAX_BYTES)
+)
+TELEDERM_UPLOAD_EXPIRY_HOURS = int(os.environ.get("TELEDERM_UPLOAD_EXPIRY_HOURS", 24))
+# What the browser does before sending (Uppy's compressor): long edge in pixels and JPEG quality.
+TELEDERM_UPLOAD_CLIENT_LONG_EDGE = int(os.environ.get("TELEDERM_UPLOAD_CLIENT_LONG_EDGE", 2560))
+TELEDERM_UPLOAD_CLIENT_QUALITY = float(os.environ.get("TELEDERM_UPLOAD_CLIENT_QUALITY", 0.85))
 
 # Task queue: django-tasks with its database backend; `telederm worker` runs the tasks.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

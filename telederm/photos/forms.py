@@ -13,5 +13,5 @@ class PhotoUploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
     view = forms.ChoiceField(
-        label=_("Kind of photo"), choices=Photo.View.choices, initial=Photo.View.OVERVIEW
+        label=_("Kind of photo"), choices=Photo.Kind.choices, initial=Photo.Kind.OVERVIEW
     )

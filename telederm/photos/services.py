@@ -35,7 +35,7 @@ def add_photo(
     by: User,
     case: Case,
     upload: BinaryIO,
-    view: str = Photo.View.OVERVIEW,
+    view: str = Photo.Kind.OVERVIEW,
     request: HttpRequest | None = None,
 ) -> Photo:
     """Clean an uploaded photo and attach it to a draft case.
