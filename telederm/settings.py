@@ -225,14 +225,82 @@ MEDIA_ROOT = Path(os.environ.get("TELEDERM_MEDIA_ROOT", VAR_DIR / "media"))
 STORAGE_BACKEND = os.environ.get(
     "TELEDERM_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
 )
-STORAGE_OPTIONS: dict[str, object]
-if STORAGE_BACKEND == "storages.backends.s3.S3Storage":
-    STORAGE_OPTIONS = {
-        "bucket_name": os.environ.get("TELEDERM_S3_BUCKET", "telederm"),
-        "endpoint_url": os.environ.get("TELEDERM_S3_ENDPOINT_URL"),
-        "default_acl": "private",
+S3_STORAGE_BACKEND = "storages.backends.s3.S3Storage"
+# Canned ACLs that keep an object to the bucket owner. "" sends none: for buckets with ACLs
+# disabled ("bucket owner enforced", AWS's default since 2023), which refuse any other ACL.
+_PRIVATE_S3_ACLS = {"private", "bucket-owner-full-control", ""}
+
+
+def s3_storage_options(env: dict[str, str]) -> dict[str, object]:
+    """S3Storage options from the TELEDERM_S3_* variables (docs/runbooks/object-storage.md).
+
+    Objects are private and reached only with our credentials; the photo view streams them, no
+    URL of the store is handed out (docs/adr/0016-object-storage-s3.md). The tests build the
+    storage of their SeaweedFS server with this function, so they test these options.
+    """
+    from botocore.config import Config
+    from django.core.exceptions import ImproperlyConfigured
+
+    key_id = env.get("TELEDERM_S3_ACCESS_KEY_ID", "")
+    secret = env.get("TELEDERM_S3_SECRET_ACCESS_KEY", "")
+    if bool(key_id) != bool(secret):
+        raise ImproperlyConfigured(
+            "Set both TELEDERM_S3_ACCESS_KEY_ID and TELEDERM_S3_SECRET_ACCESS_KEY, or neither."
+        )
+    acl = env.get("TELEDERM_S3_ACL", "private")
+    if acl not in _PRIVATE_S3_ACLS:
+        raise ImproperlyConfigured(f"TELEDERM_S3_ACL must be one of {sorted(_PRIVATE_S3_ACLS)}.")
+    # Path style (http://host/bucket/key) for MinIO and SeaweedFS; "virtual" for AWS.
+    addressing = env.get("TELEDERM_S3_ADDRESSING_STYLE", "path")
+    if addressing not in {"path", "virtual", "auto"}:
+        raise ImproperlyConfigured("TELEDERM_S3_ADDRESSING_STYLE must be path, virtual or auto.")
+    url_seconds = int(env.get("TELEDERM_S3_URL_SECONDS", 60))
+    if not 0 < url_seconds <= 3600:
+        raise ImproperlyConfigured("TELEDERM_S3_URL_SECONDS must be between 1 and 3600.")
+    encryption: dict[str, str] = {}
+    sse = env.get("TELEDERM_S3_SSE", "")
+    if sse:
+        if sse not in {"AES256", "aws:kms"}:
+            raise ImproperlyConfigured("TELEDERM_S3_SSE must be AES256, aws:kms or empty.")
+        encryption["ServerSideEncryption"] = sse
+        if sse == "aws:kms" and env.get("TELEDERM_S3_SSE_KMS_KEY_ID"):
+            encryption["SSEKMSKeyId"] = env["TELEDERM_S3_SSE_KMS_KEY_ID"]
+    options: dict[str, object] = {
+        "bucket_name": env.get("TELEDERM_S3_BUCKET", "telederm"),
+        "endpoint_url": env.get("TELEDERM_S3_ENDPOINT_URL") or None,
+        # Unset: boto3 takes AWS_REGION / AWS_DEFAULT_REGION, else us-east-1.
+        "region_name": env.get("TELEDERM_S3_REGION") or None,
+        "default_acl": acl or None,
+        # Never a public URL: url() signs, for TELEDERM_S3_URL_SECONDS. The app does not hand
+        # these out today; the short life bounds the harm if one is ever logged or leaked.
         "querystring_auth": True,
+        "querystring_expire": url_seconds,
+        "custom_domain": None,
+        # Renditions have names fixed by the photo's uuid and processing is retried: a rerun
+        # must replace what a crashed run wrote, not add "-abc123" copies beside it.
+        "file_overwrite": True,
+        "object_parameters": encryption,
+        # Signature v4 everywhere (AWS requires it in newer regions; MinIO and SeaweedFS take
+        # it). Short timeouts and three tries: a store that hangs must not hold every web worker
+        # for minutes; /readyz then reports it and the photo view answers at once.
+        "client_config": Config(
+            signature_version="s3v4",
+            s3={"addressing_style": addressing},
+            connect_timeout=5,
+            read_timeout=30,
+            retries={"mode": "standard", "max_attempts": 3},
+        ),
     }
+    if key_id:
+        # Unset: the standard AWS chain (AWS_ACCESS_KEY_ID, a profile, the instance's role).
+        options["access_key"] = key_id
+        options["secret_key"] = secret
+    return options
+
+
+STORAGE_OPTIONS: dict[str, object]
+if STORAGE_BACKEND == S3_STORAGE_BACKEND:
+    STORAGE_OPTIONS = s3_storage_options(dict(os.environ))
 else:
     STORAGE_OPTIONS = {"location": str(MEDIA_ROOT)}
 STORAGES = {
