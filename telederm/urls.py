@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("cases/", include("telederm.cases.urls")),
     path("cases/", include("telederm.photos.urls")),
+    path("uploads/", include("telederm.photos.tus_urls")),
     path("clinic/", include("telederm.review.urls")),
     path("privacy/", include("telederm.privacy.urls")),
     path("api/v1/", include("telederm.api.urls")),

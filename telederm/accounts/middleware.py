@@ -22,6 +22,9 @@ SEEN_PRECISION_SECONDS = 60
 # up the second factor, choosing a language, static files, health probes, and the API (which
 # authenticates each request by its own bearer token).
 OPEN_PREFIXES = ("/account/", "/i18n/", "/static/", "/healthz", "/readyz", "/api/")
+# Paths called by scripts (the tus uploads of the photo page, programs with a token), not opened
+# as pages: they get a plain refusal rather than a redirect to a page they cannot show.
+SCRIPT_PREFIXES = ("/uploads/",)
 
 
 class StaffSessionMiddleware:
@@ -30,18 +33,25 @@ class StaffSessionMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if needs_second_factor(user):
+        # A request authenticated by an API token (telederm.api.middleware) has no session to
+        # time out or strengthen: the token is its credential.
+        token_request = getattr(request, "telederm_token", None) is not None
+        if needs_second_factor(user) and not token_request:
+            script = request.path.startswith(SCRIPT_PREFIXES)
             if self._idle_too_long(request):
                 logout(request)
-                messages.info(request, _("You were signed out after a period without activity."))
+                message = _("You were signed out after a period without activity.")
+                if script:
+                    return _plain(401, message)
+                messages.info(request, message)
                 return redirect_to_login(request.get_full_path())
             if not request.path.startswith(OPEN_PREFIXES) and not is_strongly_authenticated(
                 request
             ):
-                messages.info(
-                    request,
-                    _("Set up two-factor authentication before you work with patient data."),
-                )
+                message = _("Set up two-factor authentication before you work with patient data.")
+                if script:
+                    return _plain(403, message)
+                messages.info(request, message)
                 return redirect("mfa_index")
         return self.get_response(request)
 
@@ -57,3 +67,7 @@ class StaffSessionMiddleware:
         if last_seen is None or now - last_seen >= SEEN_PRECISION_SECONDS:
             request.session[LAST_SEEN_KEY] = now
         return False
+
+
+def _plain(status: int, message: str) -> HttpResponse:
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")

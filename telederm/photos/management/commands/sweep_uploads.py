@@ -1,0 +1,21 @@
+"""`telederm sweep_uploads`: remove unfinished tus uploads past their expiry, with their bytes.
+
+Run it every hour or so (cron, a systemd timer); it is safe to run on several nodes at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from telederm.photos.uploads import sweep_expired_uploads
+
+
+class Command(BaseCommand):
+    help = "Remove unfinished photo uploads past their expiry, and their files."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        removed = sweep_expired_uploads()
+        if options["verbosity"] >= 1:
+            self.stdout.write(f"Removed {removed} expired upload(s).")
