@@ -33,6 +33,7 @@ PASSWORD = "Correct-horse-battery-9"
 @pytest.fixture(autouse=True)
 def _private_media(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.TELEDERM_UPLOAD_DIR = tmp_path / "uploads"
     settings.STORAGES = {
         "default": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -225,7 +226,10 @@ def make_case(patient_user: User) -> Callable[..., Case]:
         case = case_services.start_case(by=sender, patient=the_patient, answers=merged)
         for index in range(photos):
             add_photo(
-                by=sender, case=case, upload=io.BytesIO(jpeg_bytes(colour=(200, 150, 130 + index)))
+                by=sender,
+                case=case,
+                upload=io.BytesIO(jpeg_bytes(colour=(200, 150, 130 + index))),
+                process_now=True,
             )
         case.refresh_from_db()
         if submit:

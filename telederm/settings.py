@@ -329,7 +329,9 @@ TELEDERM_PHOTO_MIN_SHORT_EDGE = int(os.environ.get("TELEDERM_PHOTO_MIN_SHORT_EDG
 # uploads live on local disk under TELEDERM_UPLOAD_DIR until they complete or expire; with several
 # web nodes that folder must be shared (or the load balancer sticky on the upload URL).
 TELEDERM_UPLOAD_DIR = Path(os.environ.get("TELEDERM_UPLOAD_DIR", VAR_DIR / "uploads"))
-TELEDERM_UPLOAD_MAX_BYTES = int(os.environ.get("TELEDERM_UPLOAD_MAX_BYTES", TELEDERM_PHOTO_MAX_BYTES))
+TELEDERM_UPLOAD_MAX_BYTES = int(
+    os.environ.get("TELEDERM_UPLOAD_MAX_BYTES", TELEDERM_PHOTO_MAX_BYTES)
+)
 # Per person: how many unfinished uploads at once, and how many bytes they may hold in all.
 TELEDERM_UPLOAD_MAX_ACTIVE = int(os.environ.get("TELEDERM_UPLOAD_MAX_ACTIVE", 20))
 TELEDERM_UPLOAD_QUOTA_BYTES = int(
@@ -435,5 +437,7 @@ LOGGING = {
         "django.server": {"handlers": [], "level": "INFO", "propagate": True},
         "django_tasks": {"level": "WARNING"},
         "django_tasks_db": {"level": "WARNING"},
+        # libvips reports every resize at INFO; only its warnings matter to an operator.
+        "pyvips": {"level": "WARNING"},
     },
 }

@@ -11,6 +11,7 @@ route once, in a fresh database, and the outcome is compared with the table belo
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -19,15 +20,18 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from conftest import _user, answer, sign_in
+from conftest import _user, answer, jpeg_bytes, sign_in
 from telederm.accounts.models import User
 from telederm.api.tokens import issue_token
 from telederm.audit.models import AccessEvent
 from telederm.cases import access
 from telederm.cases.models import BreakGlassAccess, Case, CaseGrant
 from telederm.cases.policies import cases_visible_to
+from telederm.cases.services import submit_case
 from telederm.core import clock
-from telederm.photos.models import Photo
+from telederm.photos import services as photo_services
+from telederm.photos.models import Lesion, Photo
+from telederm.photos.tests.test_services import a_site
 from telederm.review.services import take_for_review
 from tests.routes import all_routes
 
@@ -81,6 +85,10 @@ PATIENT_DATA: dict[str, Rule] = {
         CARE, logs=("photo.view",)
     ),
     "cases/<uuid:case_uuid>/photos/<uuid:photo_uuid>/remove/": rule(CARE, method="post"),
+    "cases/<uuid:case_uuid>/lesions/": rule(CARE, method="post"),
+    "cases/<uuid:case_uuid>/lesions/<uuid:lesion_uuid>/photos/": rule(CARE, method="post"),
+    "cases/<uuid:case_uuid>/lesions/<uuid:lesion_uuid>/status/": rule(CARE, logs=("case.view",)),
+    "cases/<uuid:case_uuid>/lesions/<uuid:lesion_uuid>/compare/": rule(CARE, logs=("case.view",)),
     "clinic/": rule(CLINIC, logs=("queue.list.view",)),
     "clinic/cases/<uuid:case_uuid>/": rule({"dermatologist"}, logs=("case.view",)),
     "clinic/cases/<uuid:case_uuid>/take/": rule({"dermatologist"}, method="post"),
@@ -109,9 +117,14 @@ NO_PATIENT_DATA: dict[str, str] = {
     "readyz": "readiness for load balancers",
     "i18n/setlang/": "language choice (POST only)",
     "admin/": "operators' admin; no patient-data model is registered (tested below)",
+    "uploads/": "tus creation: takes bytes for a draft the person may change (test_tus.py and "
+    "test_tus_creation_matrix below); GET is 405",
+    "uploads/<uuid:upload_uuid>": "a tus upload: only its owner may see its offset or add to it "
+    "(test_tus.py); GET is 405",
 }
 ACCOUNT = re.compile(r"^account/")  # allauth: sign-in, two-factor, sessions, password
 
+SITE, SIDE = a_site()
 IDENTIFIER_RE = re.compile(rb"\b\d{11}\b")
 
 
@@ -122,6 +135,7 @@ ROUTES = all_routes()
 class World:
     case: Case
     photo: Photo
+    lesion: Lesion
     grant: CaseGrant
     break_glass: BreakGlassAccess
     people: dict[str, User | None] = field(default_factory=dict)
@@ -139,7 +153,19 @@ def world(
     other_dermatologist: User,
     coordinator: User,
 ) -> World:
-    case = make_case(by=gp, patient=patient_user.patient, submit=True)
+    case = make_case(by=gp, patient=patient_user.patient, photos=0)
+    lesion = photo_services.add_lesion(by=gp, case=case, body_site=SITE, laterality=SIDE)
+    for kind, shade in ((Photo.Kind.OVERVIEW, 0), (Photo.Kind.CLOSE_UP, 40)):
+        photo_services.add_photo(
+            by=gp,
+            case=case,
+            upload=io.BytesIO(jpeg_bytes(size=(1200, 1000), colour=(190, 140, 100 + shade))),
+            kind=kind,
+            lesion=lesion,
+            process_now=True,
+        )
+    case.refresh_from_db()
+    case = submit_case(by=gp, case=case, expected_version=case.version)
     case = take_for_review(by=dermatologist, case=case, expected_version=case.version)
     grantee = _user("kirurg@sykehus.example", User.Role.EXTERNAL, hpr_number="9100055")
     expired = _user("kirurg2@sykehus.example", User.Role.EXTERNAL, hpr_number="9100056")
@@ -182,13 +208,22 @@ def world(
         "anonymous": None,
     }
     case.refresh_from_db()
-    return World(case=case, photo=case.photos.get(), grant=grant, break_glass=glass, people=people)
+    return World(
+        case=case,
+        photo=case.photos.ready().first(),
+        lesion=lesion,
+        grant=grant,
+        break_glass=glass,
+        people=people,
+    )
 
 
 def concrete(route: str, world: World) -> str:
     path = (
         route.replace("<uuid:case_uuid>", str(world.case.uuid))
         .replace("<uuid:photo_uuid>", str(world.photo.uuid))
+        .replace("<uuid:lesion_uuid>", str(world.lesion.uuid))
+        .replace("<uuid:upload_uuid>", str(uuid.uuid4()))
         .replace("<str:size>", "screen")
         .replace("<uuid:grant_uuid>", str(world.grant.uuid))
         .replace("<uuid:access_uuid>", str(world.break_glass.uuid))
@@ -346,6 +381,8 @@ def test_the_admin_registers_no_patient_data() -> None:
         "cases.CaseGrant",
         "cases.BreakGlassAccess",
         "photos.Photo",
+        "photos.Lesion",
+        "photos.Upload",
         "review.Review",
         "audit.AccessEvent",
     }
@@ -360,3 +397,31 @@ def test_an_answered_case_leaves_the_pool(world: World, make_case: Any) -> None:
     answer(world.case, dermatologist)
     assert world.case in cases_visible_to(dermatologist)
     assert world.case not in cases_visible_to(other)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_tus_creation_matrix(persona: str, world: World, make_case: Any) -> None:
+    """Only the sender of a draft may start uploading a photo to it; nobody gets a row otherwise."""
+    import base64
+
+    from telederm.photos.models import Upload
+
+    patient = world.people["patient"]
+    assert patient is not None
+    draft = make_case(by=patient, patient=patient.patient, photos=0)
+    metadata = ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}"
+        for key, value in {"case": str(draft.uuid), "kind": "overview"}.items()
+    )
+    client, _ = client_for(persona, world, Rule(allowed=frozenset()))
+    client.handler.enforce_csrf_checks = False
+    response = client.post(
+        "/uploads/",
+        headers={"Tus-Resumable": "1.0.0", "Upload-Length": "1000", "Upload-Metadata": metadata},
+    )
+    if persona == "patient":
+        assert response.status_code == 201
+        assert Upload.objects.filter(owner=patient).count() == 1
+    else:
+        assert response.status_code in {401, 403, 404}, (persona, response.status_code)
+        assert not Upload.objects.exists()

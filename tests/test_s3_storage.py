@@ -326,12 +326,6 @@ def test_processing_while_the_store_is_down_leaves_the_photo_pending_for_a_retry
     assert len(keys(seaweed_s3, f"photos/{photo.uuid.hex[:2]}/{photo.uuid}")) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="photos:image lets a storage outage through as a 500; the view change is in the "
-    "S3 report (catch it, answer 503 with Retry-After, log nothing as read)",
-)
 @pytest.mark.django_db
 def test_the_photo_route_answers_503_when_the_store_is_down(
     s3: SeaweedS3,

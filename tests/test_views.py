@@ -8,17 +8,21 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
-from conftest import ANSWERS, answer, sign_in, synthetic_number
+from conftest import ANSWERS, answer, jpeg_bytes, sign_in, synthetic_number
 from telederm.accounts.models import User
 from telederm.audit.models import AccessEvent
 from telederm.cases.models import Case
 from telederm.patients.models import Patient
+from telederm.photos import services as photo_services
+from telederm.photos.tests.test_services import a_site
 
 pytestmark = pytest.mark.django_db
 
 
 signed_in = sign_in
+SITE, SIDE = a_site()
 
 
 def test_health_endpoints_answer_json(client: Client) -> None:
@@ -93,18 +97,71 @@ def test_an_empty_case_is_refused_with_the_fields_named(client: Client, patient_
     assert not Case.objects.exists()
 
 
-def test_a_file_that_is_not_an_image_is_refused(
+def test_a_file_that_is_not_an_image_is_refused_and_a_retake_offered(
     client: Client, make_case: Callable[..., Case]
 ) -> None:
     case = make_case(photos=0)
+    lesion = photo_services.add_lesion(
+        by=case.created_by, case=case, body_site=SITE, laterality=SIDE
+    )
     upload = io.BytesIO(b"%PDF-1.4 not a photo")
     upload.name = "photo.jpg"
+    prefix = lesion.uuid.hex
     response = signed_in(client, case.created_by).post(
-        reverse("photos:manage", args=[case.uuid]), {"photo": upload, "view": "overview"}
+        reverse("photos:upload", args=[case.uuid, lesion.uuid]),
+        {f"{prefix}-photo": upload, f"{prefix}-kind": "close_up"},
+        follow=True,
     )
-    assert response.status_code == 400
-    assert "This file is not a photo we can read" in response.content.decode()
-    assert not case.photos.exists()
+    photo = case.photos.get()
+    assert photo.is_rejected
+    body = response.content.decode()
+    assert escape(photo.rejection_text) in body
+    assert f"?retake=close_up&amp;lesion={prefix}#upload-{prefix}" in body
+    retake = client.get(
+        reverse("photos:manage", args=[case.uuid]) + f"?retake=close_up&lesion={prefix}"
+    )
+    assert 'value="close_up" selected' in retake.content.decode()
+
+
+def test_a_blurred_photo_is_kept_with_advice_to_take_it_again(
+    client: Client, make_case: Callable[..., Case]
+) -> None:
+    case = make_case(photos=0)
+    lesion = photo_services.add_lesion(
+        by=case.created_by, case=case, body_site=SITE, laterality=SIDE
+    )
+    prefix = lesion.uuid.hex
+    upload = io.BytesIO(jpeg_bytes(size=(1600, 1200)))  # one flat colour: nothing in focus
+    upload.name = "IMG_0042.jpg"
+    response = signed_in(client, case.created_by).post(
+        reverse("photos:upload", args=[case.uuid, lesion.uuid]),
+        {f"{prefix}-photo": upload, f"{prefix}-kind": "overview"},
+        follow=True,
+    )
+    photo = case.photos.get()
+    assert photo.is_ready and "blurry" in photo.quality_flags
+    body = response.content.decode()
+    assert escape(photo.advice[0]) in body
+    assert "Take it again" in body
+
+
+def test_the_lesion_panel_is_refreshed_while_a_photo_is_checked(
+    client: Client, make_case: Callable[..., Case]
+) -> None:
+    case = make_case(photos=0)
+    lesion = photo_services.add_lesion(
+        by=case.created_by, case=case, body_site=SITE, laterality=SIDE
+    )
+    photo = photo_services.add_photo(
+        by=case.created_by, case=case, upload=io.BytesIO(jpeg_bytes()), lesion=lesion
+    )
+    url = reverse("photos:lesion_status", args=[case.uuid, lesion.uuid])
+    waiting = signed_in(client, case.created_by).get(url).content.decode()
+    assert "Checking the photo" in waiting and 'hx-trigger="every 2s"' in waiting
+    photo_services.process_photo(photo_uuid=photo.uuid)
+    done = client.get(url).content.decode()
+    assert "every 2s" not in done
+    assert reverse("photos:image", args=[case.uuid, photo.uuid, "thumb"]) in done
 
 
 def test_a_second_submit_says_it_was_already_sent(

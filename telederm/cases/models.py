@@ -169,6 +169,7 @@ class CaseEvent(models.Model):
     class Action(models.TextChoices):
         CREATED = "created", _("Case started")
         EDITED = "edited", _("Questionnaire changed")
+        LESION_ADDED = "lesion_added", _("Spot or rash described")
         PHOTO_ADDED = "photo_added", _("Photo added")
         PHOTO_REMOVED = "photo_removed", _("Photo removed")
         SUBMITTED = "submitted", _("Sent to the clinic")

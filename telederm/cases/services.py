@@ -149,6 +149,26 @@ def note_draft_change(*, by: User, case: Case, action: CaseEvent.Action) -> Case
     return case
 
 
+def _check_photos(case: Case) -> None:
+    """A case goes with checked photos only, and with an overview and a close-up of each lesion.
+
+    The photos are read through the case's relations: the photos app builds on this one.
+    """
+    photos = case.photos.exclude(status="rejected")
+    if photos.filter(status="pending").exists():
+        raise CaseIncomplete(
+            _("A photo is still being checked. Wait a moment, then send the case.")
+        )
+    if not photos.exists():
+        raise CaseIncomplete(_("Add at least one photo before you send the case."))
+    for lesion in case.lesions.all():
+        kinds = set(photos.filter(lesion=lesion).values_list("kind", flat=True))
+        if not {"overview", "close_up"} <= kinds:
+            raise CaseIncomplete(
+                _("Each spot needs an overview and a close-up photo before the case is sent.")
+            )
+
+
 @transaction.atomic
 def submit_case(
     *, by: User, case: Case, expected_version: int, request: HttpRequest | None = None
@@ -162,8 +182,7 @@ def submit_case(
             _("This case has already been sent. You do not need to send it again.")
         )
     _check_version(case, expected_version)
-    if not case.photos.exists():
-        raise CaseIncomplete(_("Add at least one photo before you send the case."))
+    _check_photos(case)
     if case.is_on_behalf and not case.patient_consents:
         raise CaseIncomplete(_("Confirm that the patient agrees to this referral."))
     now = clock.now()

@@ -117,7 +117,7 @@ def summary(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
         "cases/summary.html",
         {
             "case": case,
-            "photos": case.photos.all(),
+            "photos": case.photos.ready(),
             "version_form": VersionForm(initial={"version": case.version}),
         },
     )
@@ -175,7 +175,7 @@ def case_detail(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
         "cases/case_detail.html",
         {
             "case": case,
-            "photos": case.photos.all(),
+            "photos": case.photos.ready(),
             "events": case.events.select_related("actor", "actor__organisation"),
             "review": getattr(case, "review", None),
             "can_edit": policies.can_edit_draft(person, case),

@@ -3,15 +3,50 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from telederm.photos.models import Photo
+from telederm.photos import sites
+from telederm.photos.models import Lesion, Photo
+
+
+class LesionForm(forms.Form):
+    body_site = forms.ChoiceField(
+        label=_("Where on the body"),
+        choices=[("", _("Choose a body site"))],
+    )
+    laterality = forms.ChoiceField(
+        label=_("Side"),
+        choices=Lesion.Laterality.choices,
+        widget=forms.RadioSelect,
+        help_text=_("The person's own left or right."),
+    )
+    label = forms.CharField(
+        label=_("Describe it in a few words (optional)"),
+        max_length=120,
+        required=False,
+        help_text=_("For example: the mole that has grown."),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        body_site = self.fields["body_site"]
+        assert isinstance(body_site, forms.ChoiceField)
+        body_site.choices = [("", _("Choose a body site")), *sites.choices()]
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        site, side = cleaned.get("body_site"), cleaned.get("laterality")
+        if site and side and not sites.is_valid(str(site), str(side)):
+            self.add_error("laterality", _("This body site needs another choice of side."))
+        return cleaned
 
 
 class PhotoUploadForm(forms.Form):
+    """One photo of one lesion: what the no-JavaScript form posts, and what Uppy enhances."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind of photo"), choices=Photo.Kind.choices, initial=Photo.Kind.OVERVIEW
+    )
     photo = forms.FileField(
         label=_("Photo"),
-        help_text=_("Take the photo in daylight, in focus, with the whole area and a close-up."),
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
-    )
-    view = forms.ChoiceField(
-        label=_("Kind of photo"), choices=Photo.Kind.choices, initial=Photo.Kind.OVERVIEW
+        help_text=_("Take it in daylight, without flash, and hold the phone still."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
     )

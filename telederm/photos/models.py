@@ -168,5 +168,30 @@ class Photo(models.Model):
     def is_rejected(self) -> bool:
         return self.status == self.Status.REJECTED
 
+    @property
+    def advice(self) -> list[str]:
+        """What the quality checks found, as advice to the sender, in the active language."""
+        from telederm.photos.processing import QUALITY_ADVICE
+
+        return [str(QUALITY_ADVICE[flag]) for flag in self.quality_flags if flag in QUALITY_ADVICE]
+
+    @property
+    def flag_labels(self) -> list[str]:
+        """The quality flags in a word or two, for the clinic."""
+        labels = {
+            "blurry": _("Out of focus"),
+            "too_dark": _("Too dark"),
+            "too_bright": _("Too bright"),
+            "low_resolution": _("Low resolution"),
+        }
+        return [str(labels.get(flag, flag)) for flag in self.quality_flags]
+
+    @property
+    def rejection_text(self) -> str:
+        from telederm.photos.processing import REJECTIONS
+
+        message = REJECTIONS.get(self.rejection)
+        return str(message) if message else str(_("This photo could not be used. Take it again."))
+
     def storage_name(self, size: str) -> str:
         return {"full": self.full_name, "screen": self.screen_name, "thumb": self.thumb_name}[size]

@@ -1,25 +1,36 @@
-"""Adding photos to a draft case, and serving photos to those allowed to see them."""
+"""The sender's photo pages (lesions, uploads, retakes), and serving photos to those allowed."""
 
 from __future__ import annotations
 
+import logging
 import uuid
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from telederm.accounts.models import User
 from telederm.cases import policies as case_policies
+from telederm.cases.models import Case
 from telederm.cases.services import open_case
 from telederm.core.errors import UserFacingError
 from telederm.core.forms import posted, posted_files
-from telederm.photos import services
-from telederm.photos.forms import PhotoUploadForm
+from telederm.photos import services, sites
+from telederm.photos.forms import LesionForm, PhotoUploadForm
+from telederm.photos.models import Lesion, Photo
 from telederm.photos.processing import PhotoRejected
+
+logger = logging.getLogger(__name__)
+
+# What the sender is asked for per lesion; dermoscopy only where a dermatoscope is at hand.
+REQUIRED_KINDS = (Photo.Kind.OVERVIEW, Photo.Kind.CLOSE_UP)
 
 
 def _person(request: HttpRequest) -> User:
@@ -28,33 +39,204 @@ def _person(request: HttpRequest) -> User:
     return request.user
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def manage(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
+@dataclass
+class LesionPanel:
+    """One lesion on the sender's photo page: its photos in this case and what is still missing."""
+
+    lesion: Lesion
+    photos: list[Photo]
+    have: set[str] = field(default_factory=set)
+    missing: list[str] = field(default_factory=list)
+    upload_form: PhotoUploadForm | None = None
+
+    @property
+    def checklist(self) -> list[tuple[str, str]]:
+        """The photos asked for, in the reader's language."""
+        return [(kind.value, str(kind.label)) for kind in REQUIRED_KINDS]
+
+    @property
+    def site_label(self) -> str:
+        return sites.describe(self.lesion.body_site, self.lesion.laterality)
+
+    @property
+    def processing(self) -> bool:
+        return any(photo.is_pending for photo in self.photos)
+
+
+def _panel(
+    case: Case, lesion: Lesion, form: PhotoUploadForm | None = None, retake: str = ""
+) -> LesionPanel:
+    photos = list(case.photos.filter(lesion=lesion).order_by("created_at", "pk"))
+    have = {photo.kind for photo in photos if not photo.is_rejected}
+    missing = [kind for kind in REQUIRED_KINDS if kind not in have]
+    next_kind = retake or (missing[0] if missing else Photo.Kind.DERMOSCOPY)
+    return LesionPanel(
+        lesion=lesion,
+        photos=photos,
+        have=have,
+        missing=[str(Photo.Kind(kind).label) for kind in missing],
+        upload_form=form or PhotoUploadForm(initial={"kind": next_kind}, prefix=lesion.uuid.hex),
+    )
+
+
+def _retake(request: HttpRequest, lesion: Lesion) -> str:
+    """The kind of photo to preselect when the sender follows "Take it again"."""
+    kind = request.GET.get("retake", "")
+    if request.GET.get("lesion") == lesion.uuid.hex and kind in Photo.Kind.values:
+        return kind
+    return ""
+
+
+def _page(
+    request: HttpRequest,
+    case: Case,
+    *,
+    lesion_form: LesionForm | None = None,
+    failed: tuple[Lesion, PhotoUploadForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    person = _person(request)
+    panels = [
+        _panel(
+            case,
+            lesion,
+            failed[1] if failed and failed[0].pk == lesion.pk else None,
+            retake=_retake(request, lesion),
+        )
+        for lesion in services.lesions_of(case)
+    ]
+    loose = list(case.photos.filter(lesion__isnull=True))
+    earlier = services.earlier_lesions(by=person, case=case)[:10]
+    return render(
+        request,
+        "photos/manage.html",
+        {
+            "case": case,
+            "panels": panels,
+            "loose_photos": loose,
+            "lesion_form": lesion_form or LesionForm(),
+            "earlier": [_panel(case, lesion) for lesion in earlier],
+            "ready_to_send": bool(panels or loose)
+            and not any(panel.missing or panel.processing for panel in panels),
+            "uploader": _uploader_settings(),
+        },
+        status=status,
+    )
+
+
+def _uploader_settings() -> dict[str, object]:
+    return {
+        "endpoint": reverse("uploads:collection"),
+        "long_edge": settings.TELEDERM_UPLOAD_CLIENT_LONG_EDGE,
+        "quality": settings.TELEDERM_UPLOAD_CLIENT_QUALITY,
+        "max_bytes": settings.TELEDERM_UPLOAD_MAX_BYTES,
+    }
+
+
+def _draft_for_sender(request: HttpRequest, case_uuid: uuid.UUID) -> Case | None:
     person = _person(request)
     case = open_case(by=person, case_uuid=case_uuid, request=request)
     if not case_policies.can_edit_draft(person, case):
-        return redirect("cases:detail", case_uuid=case.uuid)
-    form = PhotoUploadForm(posted(request), posted_files(request))
-    if request.method == "POST" and form.is_valid():
+        return None
+    return case
+
+
+@login_required
+@require_GET
+def manage(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
+    case = _draft_for_sender(request, case_uuid)
+    if case is None:
+        return redirect("cases:detail", case_uuid=case_uuid)
+    return _page(request, case)
+
+
+@login_required
+@require_POST
+def add_lesion(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
+    case = _draft_for_sender(request, case_uuid)
+    if case is None:
+        return redirect("cases:detail", case_uuid=case_uuid)
+    form = LesionForm(request.POST)
+    if form.is_valid():
         try:
-            services.add_photo(
+            lesion = services.add_lesion(
+                by=_person(request),
+                case=case,
+                body_site=form.cleaned_data["body_site"],
+                laterality=form.cleaned_data["laterality"],
+                label=form.cleaned_data["label"],
+                request=request,
+            )
+        except UserFacingError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect(
+                reverse("photos:manage", args=[case.uuid]) + f"#lesion-{lesion.uuid.hex}"
+            )
+    return _page(request, case, lesion_form=form, status=400)
+
+
+@login_required
+@require_POST
+def upload(request: HttpRequest, case_uuid: uuid.UUID, lesion_uuid: uuid.UUID) -> HttpResponse:
+    """A photo posted whole: the page without JavaScript. Uppy sends through tus instead."""
+    case = _draft_for_sender(request, case_uuid)
+    if case is None:
+        return redirect("cases:detail", case_uuid=case_uuid)
+    person = _person(request)
+    lesion = _known_lesion(person, case, lesion_uuid)
+    form = PhotoUploadForm(posted(request), posted_files(request), prefix=lesion.uuid.hex)
+    if form.is_valid():
+        try:
+            photo = services.add_photo(
                 by=person,
                 case=case,
                 upload=form.cleaned_data["photo"],
-                view=form.cleaned_data["view"],
+                kind=form.cleaned_data["kind"],
+                lesion=lesion,
                 request=request,
+                # The sender waits for this page anyway: check the photo now, so that the answer
+                # (or the retake prompt) is on the next page even without JavaScript.
+                process_now=True,
             )
         except (PhotoRejected, UserFacingError) as exc:
             form.add_error("photo", str(exc))
         else:
-            messages.success(request, _("The photo was added."))
-            return redirect("photos:manage", case_uuid=case.uuid)
+            if photo.is_rejected:
+                messages.error(request, photo.rejection_text)
+            elif photo.advice:
+                messages.warning(request, " ".join(photo.advice))
+            else:
+                messages.success(request, _("The photo was added."))
+            return redirect(
+                reverse("photos:manage", args=[case.uuid]) + f"#lesion-{lesion.uuid.hex}"
+            )
+    return _page(request, case, failed=(lesion, form), status=400)
+
+
+def _known_lesion(person: User, case: Case, lesion_uuid: uuid.UUID) -> Lesion:
+    lesion = services.lesions_of(case).filter(uuid=lesion_uuid).first()
+    if lesion is None:
+        lesion = services.earlier_lesions(by=person, case=case).filter(uuid=lesion_uuid).first()
+    if lesion is None:
+        raise Http404
+    return lesion
+
+
+@login_required
+@require_GET
+def lesion_status(
+    request: HttpRequest, case_uuid: uuid.UUID, lesion_uuid: uuid.UUID
+) -> HttpResponse:
+    """One lesion's panel, refreshed after an upload and while its photos are being checked."""
+    case = _draft_for_sender(request, case_uuid)
+    if case is None:
+        return redirect("cases:detail", case_uuid=case_uuid)
+    lesion = _known_lesion(_person(request), case, lesion_uuid)
     return render(
         request,
-        "photos/manage.html",
-        {"case": case, "photos": case.photos.all(), "form": form},
-        status=400 if form.errors else 200,
+        "photos/_lesion.html",
+        {"case": case, "panel": _panel(case, lesion), "uploader": _uploader_settings()},
     )
 
 
@@ -72,19 +254,62 @@ def remove(request: HttpRequest, case_uuid: uuid.UUID, photo_uuid: uuid.UUID) ->
         messages.error(request, str(exc))
     else:
         messages.success(request, _("The photo was removed."))
-    return redirect("photos:manage", case_uuid=case.uuid)
+    anchor = f"#lesion-{photo.lesion.uuid.hex}" if photo.lesion else ""
+    return redirect(reverse("photos:manage", args=[case.uuid]) + anchor)
 
 
 @login_required
 @require_GET
 def image(
     request: HttpRequest, case_uuid: uuid.UUID, photo_uuid: uuid.UUID, size: str
-) -> FileResponse:
+) -> HttpResponseBase:
     person = _person(request)
-    _, handle = services.open_photo(
-        by=person, case_uuid=case_uuid, photo_uuid=photo_uuid, size=size, request=request
-    )
+    try:
+        handle = services.open_photo(
+            by=person, case_uuid=case_uuid, photo_uuid=photo_uuid, size=size, request=request
+        )[1]
+    except services.PhotoStoreUnavailable:
+        logger.warning("Photo store unavailable for photo %s", photo_uuid, exc_info=True)
+        response: HttpResponseBase = HttpResponse(
+            _("The photo cannot be shown just now. Try again in a minute."),
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+        response["Retry-After"] = "30"
+        response["Cache-Control"] = "no-store"
+        return response
     response = FileResponse(handle, content_type="image/jpeg")
     # Health data: never kept in a shared cache or on a shared device's disk.
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+@require_http_methods(["GET"])
+def compare(request: HttpRequest, case_uuid: uuid.UUID, lesion_uuid: uuid.UUID) -> HttpResponse:
+    """A lesion's photos across dates: side by side, or one over the other with a slider."""
+    person = _person(request)
+    case = open_case(by=person, case_uuid=case_uuid, request=request)
+    lesion, photos = services.lesion_history(by=person, case=case, lesion_uuid=lesion_uuid)
+    columns = [
+        {
+            "url": reverse("photos:image", args=[photo.case.uuid, photo.uuid, "screen"]),
+            "full_url": reverse("photos:image", args=[photo.case.uuid, photo.uuid, "full"]),
+            "date": photo.created_at,
+            "kind": photo.get_kind_display(),
+            "this_case": photo.case_id == case.pk,
+            "flags": photo.advice,
+        }
+        for photo in photos
+    ]
+    return render(
+        request,
+        "photos/compare.html",
+        {
+            "case": case,
+            "lesion": lesion,
+            "site_label": sites.describe(lesion.body_site, lesion.laterality),
+            "columns": columns,
+            "dates": len({photo.case_id for photo in photos}),
+        },
+    )

@@ -21,6 +21,7 @@ ACTIONS: dict[str, Promise] = {
     "case.grant": _("gave a health professional access to your case"),
     "case.grant.revoke": _("ended a health professional's access to your case"),
     "case.break_glass": _("opened your case outside their usual access"),
+    "lesion.add": _("described a spot or rash"),
     "photo.add": _("added a photo"),
     "photo.remove": _("removed a photo"),
     "photo.view": _("looked at a photo"),

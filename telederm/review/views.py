@@ -21,6 +21,9 @@ from telederm.cases.models import Case, CaseGrant
 from telederm.cases.services import open_case
 from telederm.core import clock
 from telederm.core.errors import UserFacingError
+from telederm.photos import sites
+from telederm.photos.models import Photo
+from telederm.photos.services import lesions_of
 from telederm.review import policies, services
 from telederm.review.forms import AnswerForm, BreakGlassForm, GrantForm
 
@@ -130,6 +133,22 @@ def revoke_grant(request: HttpRequest, case_uuid: uuid.UUID, grant_uuid: uuid.UU
     return redirect("review:case", case_uuid=the_case.uuid)
 
 
+def _lesion_groups(the_case: Case) -> list[dict[str, object]]:
+    """The case's photos by lesion, with how many photos of each exist from other dates."""
+    groups = []
+    for lesion in lesions_of(the_case):
+        ready = Photo.objects.ready().filter(lesion=lesion)
+        groups.append(
+            {
+                "lesion": lesion,
+                "site": sites.describe(lesion.body_site, lesion.laterality),
+                "photos": list(ready.filter(case=the_case)),
+                "other_dates": ready.exclude(case=the_case).count(),
+            }
+        )
+    return groups
+
+
 def _render_case(
     request: HttpRequest,
     person: User,
@@ -147,7 +166,8 @@ def _render_case(
         "review/case.html",
         {
             "case": the_case,
-            "photos": the_case.photos.all(),
+            "photos": the_case.photos.ready().filter(lesion__isnull=True),
+            "lesions": _lesion_groups(the_case),
             "events": the_case.events.select_related("actor"),
             "earlier_cases": earlier,
             "review": getattr(the_case, "review", None),

@@ -21,6 +21,9 @@ ARTIFACTS = ROOT / "test-artifacts" / "browser"
 # the database between browser calls, never concurrently with it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# Held while the live server handles a request, and by the photo worker below.
+SERVER_LOCK = threading.Lock()
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _one_request_at_a_time() -> Iterator[None]:
@@ -31,15 +34,36 @@ def _one_request_at_a_time() -> Iterator[None]:
     from django.core.handlers.wsgi import WSGIHandler
 
     original = WSGIHandler.__call__
-    lock = threading.Lock()
 
     def serialised(self: WSGIHandler, environ: Any, start_response: Any) -> Any:
-        with lock:
+        with SERVER_LOCK:
             return original(self, environ, start_response)
 
     WSGIHandler.__call__ = serialised  # type: ignore[method-assign]
     yield
     WSGIHandler.__call__ = original  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def photo_worker(live_server: Any) -> Iterator[None]:
+    """What `telederm worker` does for photos, beside the live server: every half second, process
+    the pending photos (the same service the queued task calls), one request-slot at a time."""
+    from telederm.photos import services
+    from telederm.photos.models import Photo
+
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.wait(0.5):
+            with SERVER_LOCK:
+                for uuid in Photo.objects.filter(status="pending").values_list("uuid", flat=True):
+                    services.process_photo(photo_uuid=uuid)
+
+    thread = threading.Thread(target=work, name="photo-worker", daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -362,7 +362,12 @@ def test_a_case_has_its_answers_times_and_photo_ids_but_no_photo_bytes(
 ) -> None:
     case = make_case(photos=1)
     # A clearly different second photo: the fixture's colours differ too little to survive JPEG.
-    add_photo(by=patient_user, case=case, upload=io.BytesIO(jpeg_bytes(colour=(40, 90, 200))))
+    add_photo(
+        by=patient_user,
+        case=case,
+        upload=io.BytesIO(jpeg_bytes(colour=(40, 90, 200))),
+        process_now=True,
+    )
     case.refresh_from_db()
     case = submit_case(by=patient_user, case=case, expected_version=case.version)
     body = client.get(case_url(case), headers=bearer(token_for(patient_user, "user/*.read"))).json()

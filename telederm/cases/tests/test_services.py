@@ -21,6 +21,8 @@ from telederm.core.errors import ChangedMeanwhile
 
 pytestmark = pytest.mark.django_db
 
+RECEIPT = "telederm.cases.tasks.send_receipt"
+
 
 def test_a_patient_sends_a_case_and_it_gets_a_due_time(make_case: Callable[..., Case]) -> None:
     case = make_case()
@@ -47,7 +49,7 @@ def test_a_rolled_back_send_leaves_no_task_and_no_change(make_case: Callable[...
         raise RuntimeError("rollback")
     case.refresh_from_db()
     assert case.status == CaseStatus.DRAFT
-    assert not DBTaskResult.objects.exists()
+    assert not DBTaskResult.objects.filter(task_path=RECEIPT).exists()
 
 
 def test_a_case_without_photos_cannot_be_sent(make_case: Callable[..., Case]) -> None:
@@ -63,7 +65,7 @@ def test_a_second_send_is_refused_and_changes_nothing(make_case: Callable[..., C
     with pytest.raises(services.CaseAlreadySent, match="already been sent"):
         services.submit_case(by=case.created_by, case=case, expected_version=case.version)
     assert case.events.filter(action=CaseEvent.Action.SUBMITTED).count() == 1
-    assert DBTaskResult.objects.count() == 1
+    assert DBTaskResult.objects.filter(task_path=RECEIPT).count() == 1
 
 
 def test_a_change_made_meanwhile_is_not_overwritten(make_case: Callable[..., Case]) -> None:

@@ -7,6 +7,7 @@ Every person here is invented; every national identity number is a synthetic tes
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import random
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from telederm.accounts.models import Organisation, User
 from telederm.cases import access
@@ -26,7 +27,7 @@ from telederm.cases.models import Case
 from telederm.core import clock
 from telederm.patients.identifiers import IdentifierKind, make_synthetic_fodselsnummer
 from telederm.patients.models import Patient
-from telederm.photos.services import add_photo
+from telederm.photos import services as photo_services
 from telederm.review import services as review_services
 
 DEMO_PASSWORD = "Telederm-demo-2026"  # nosec B105  # the demo personas' published password
@@ -160,24 +161,59 @@ ADVICE = [
 ]
 
 
-def synthetic_photo(seed: int) -> io.BytesIO:
-    """A plausible-looking skin photo: a skin-toned field with one irregular lesion."""
+# Where each demo complaint sits on the body map: a SNOMED CT site (telederm.photos.sites) and side.
+SITE_OF = {
+    "face": ("36141000", "left"),
+    "back": ("244111001", "right"),
+    "hand": ("281642007", "right"),
+    "leg": ("75144006", "left"),
+    "scalp": ("43067004", "midline"),
+    "chest": ("244106003", "midline"),
+    "foot": ("52034004", "right"),
+    "arm": ("5742000", "left"),
+    "neck": ("11584001", "midline"),
+}
+
+MOLE_ADVICE = (
+    "Atypisk nevus, ingen sikre tegn på melanom nå.",
+    "Asymmetrisk pigmentert lesjon, 6 mm, uten regresjon. Anbefaler ny kontroll med bilder "
+    "om tre måneder.",
+    "Føflekken ser ikke farlig ut nå, men den bør følges. Ta nye bilder av den om tre måneder "
+    "og send dem hit, eller før hvis den endrer farge, blør eller vokser.",
+)
+
+
+@functools.cache
+def _skin_noise(width: int, height: int) -> Image.Image:
+    return Image.effect_noise((width, height), 14).convert("RGB")
+
+
+def synthetic_photo(seed: int, *, close_up: bool = False, growth: float = 1.0) -> io.BytesIO:
+    """A plausible-looking skin photo: a skin-toned field with one irregular lesion.
+
+    An overview shows the lesion small in a wide field; a close-up shows it large. `growth` makes
+    the same lesion bigger and darker, as in a later photo of a changing mole.
+    """
     rng = random.Random(seed)  # nosec B311  # synthetic demo data
-    width, height = 1200, 900
+    width, height = 1600, 1200
     skin = (rng.randint(200, 235), rng.randint(160, 190), rng.randint(130, 160))
-    image = Image.new("RGB", (width, height), skin)
+    # Skin texture: fine noise around the skin tone (pores, fine hairs), as a sharp photo shows.
+    noise = _skin_noise(width, height)
+    image = ImageChops.add(Image.new("RGB", (width, height), skin), noise, offset=-128)
     draw = ImageDraw.Draw(image)
-    for _ in range(4000):
-        x, y = rng.randrange(width), rng.randrange(height)
-        shade = rng.randint(-12, 12)
-        draw.point((x, y), fill=tuple(max(0, min(255, c + shade)) for c in skin))
+    scale = (2.6 if close_up else 1.0) * growth
     cx, cy = width // 2 + rng.randint(-150, 150), height // 2 + rng.randint(-100, 100)
-    lesion = (rng.randint(90, 170), rng.randint(40, 90), rng.randint(30, 70))
+    darken = int(40 * (growth - 1))
+    lesion = (
+        max(0, rng.randint(90, 170) - darken),
+        max(0, rng.randint(40, 90) - darken),
+        max(0, rng.randint(30, 70) - darken),
+    )
     for _ in range(14):
-        rx, ry = rng.randint(40, 130), rng.randint(40, 110)
-        ox, oy = rng.randint(-60, 60), rng.randint(-50, 50)
+        rx, ry = int(rng.randint(20, 60) * scale), int(rng.randint(20, 50) * scale)
+        ox, oy = int(rng.randint(-30, 30) * scale), int(rng.randint(-25, 25) * scale)
         draw.ellipse((cx + ox - rx, cy + oy - ry, cx + ox + rx, cy + oy + ry), fill=lesion)
-    image = image.filter(ImageFilter.GaussianBlur(2.5))
+    image = image.filter(ImageFilter.GaussianBlur(0.6))
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=88)
     out.seek(0)
@@ -300,8 +336,10 @@ class Command(BaseCommand):
         dermatologists = [users["hudlege@telederm.example"], users["hudlege2@telederm.example"]]
         # (patient index, complaint index, final state, hours ago it was started)
         plan = [
-            (0, 2, "answered", 300),
-            (0, 0, "submitted", 30),
+            # Kari's mole: answered with advice to send new photos, and the new photos sent
+            # (the same lesion, photographed again, for the dermatologist to compare).
+            (0, 1, "answered", 300),
+            (0, 1, "submitted", 30),
             (0, 5, "draft", 1),
             (1, 4, "answered", 500),
             (1, 3, "submitted", 5),
@@ -322,6 +360,7 @@ class Command(BaseCommand):
             (6, 7, "draft", 4),
         ]
         now = clock.now()
+        first_lesion = None
         for number, (p_index, c_index, state, hours_ago) in enumerate(plan):
             patient = patients[p_index]
             sender = patient.user if patient.user else senders[number % len(senders)]
@@ -342,13 +381,29 @@ class Command(BaseCommand):
                         "patient_consents": patient.user is None,
                     },
                 )
-                for shot in range(1 + number % 2):
-                    add_photo(
+                if number == 1 and first_lesion is not None:
+                    lesion = first_lesion  # the same mole, photographed again
+                else:
+                    code, side = SITE_OF[site]
+                    lesion = photo_services.add_lesion(
+                        by=sender, case=case, body_site=code, laterality=side
+                    )
+                if number == 0:
+                    first_lesion = lesion
+                for shot, kind in enumerate(("overview", "close_up")):
+                    photo_services.add_photo(
                         by=sender,
                         case=case,
-                        upload=synthetic_photo(number * 10 + shot),
-                        view="overview" if shot == 0 else "close_up",
+                        upload=synthetic_photo(
+                            (0 if number == 1 else number) * 10 + shot,
+                            close_up=kind == "close_up",
+                            growth=1.3 if number == 1 else 1.0,
+                        ),
+                        kind=kind,
+                        lesion=lesion,
+                        process_now=True,
                     )
+                case.refresh_from_db()
             if state == "draft":
                 continue
             case.refresh_from_db()
@@ -383,7 +438,9 @@ class Command(BaseCommand):
                         purpose="Vurdering før eksisjon",
                         days=30,
                     )
-            diagnosis, assessment, advice = ADVICE[number % len(ADVICE)]
+            diagnosis, assessment, advice = (
+                MOLE_ADVICE if c_index == 1 else ADVICE[number % len(ADVICE)]
+            )
             with clock.frozen_at(started + dt.timedelta(hours=min(hours_ago - 1, 26))):
                 review_services.answer_case(
                     by=dermatologist,
