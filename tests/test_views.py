@@ -109,7 +109,7 @@ def test_a_file_that_is_not_an_image_is_refused_and_a_retake_offered(
     prefix = lesion.uuid.hex
     response = signed_in(client, case.created_by).post(
         reverse("photos:upload", args=[case.uuid, lesion.uuid]),
-        {f"{prefix}-photo": upload, f"{prefix}-kind": "close_up"},
+        {"photo": upload, "kind": "close_up"},
         follow=True,
     )
     photo = case.photos.get()
@@ -135,7 +135,7 @@ def test_a_blurred_photo_is_kept_with_advice_to_take_it_again(
     upload.name = "IMG_0042.jpg"
     response = signed_in(client, case.created_by).post(
         reverse("photos:upload", args=[case.uuid, lesion.uuid]),
-        {f"{prefix}-photo": upload, f"{prefix}-kind": "overview"},
+        {"photo": upload, "kind": "overview"},
         follow=True,
     )
     photo = case.photos.get()

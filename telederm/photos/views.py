@@ -75,8 +75,14 @@ def _panel(
         photos=photos,
         have=have,
         missing=[str(Photo.Kind(kind).label) for kind in missing],
-        upload_form=form or PhotoUploadForm(initial={"kind": next_kind}, prefix=lesion.uuid.hex),
+        upload_form=form or PhotoUploadForm(initial={"kind": next_kind}, auto_id=_ids(lesion)),
     )
+
+
+def _ids(lesion: Lesion) -> str:
+    """Element ids for one lesion's upload form: several are on a page; field names stay plain
+    (`kind`, `photo`), which is what the upload script and the no-JavaScript post read."""
+    return f"id_{lesion.uuid.hex}_%s"
 
 
 def _retake(request: HttpRequest, lesion: Lesion) -> str:
@@ -119,9 +125,26 @@ def _page(
             "ready_to_send": bool(panels or loose)
             and not any(panel.missing or panel.processing for panel in panels),
             "uploader": _uploader_settings(),
+            "uploader_strings": _uploader_strings(),
         },
         status=status,
     )
+
+
+def _uploader_strings() -> dict[str, str]:
+    """What the upload script says, in the reader's language ({name}s are filled in by it)."""
+    return {
+        "progress": _("Upload"),
+        "preparing": _("Preparing the photo…"),
+        "uploading": _("Uploading {percent}"),
+        "waiting": _("Waiting for the connection. The upload will go on by itself."),
+        "resuming": _("Going on with the unfinished upload"),
+        "sent": _("Sent. The photo is being checked."),
+        "failed": _("Not sent: {message}"),
+        "compressed": _("Made smaller on your phone: {before} → {after}"),
+        "tooLarge": _("the photo is {size}, and the limit is {limit}."),
+        "noAnswer": _("the server did not take the photo. Try again."),
+    }
 
 
 def _uploader_settings() -> dict[str, object]:
@@ -185,7 +208,7 @@ def upload(request: HttpRequest, case_uuid: uuid.UUID, lesion_uuid: uuid.UUID) -
         return redirect("cases:detail", case_uuid=case_uuid)
     person = _person(request)
     lesion = _known_lesion(person, case, lesion_uuid)
-    form = PhotoUploadForm(posted(request), posted_files(request), prefix=lesion.uuid.hex)
+    form = PhotoUploadForm(posted(request), posted_files(request), auto_id=_ids(lesion))
     if form.is_valid():
         try:
             photo = services.add_photo(
@@ -233,9 +256,12 @@ def lesion_status(
     if case is None:
         return redirect("cases:detail", case_uuid=case_uuid)
     lesion = _known_lesion(_person(request), case, lesion_uuid)
+    # While a photo is being checked the page polls only the photos (`part=photos`), so that the
+    # upload form beside them, perhaps in use, is left alone.
+    partial = "_lesion_photos" if request.GET.get("part") == "photos" else "_lesion"
     return render(
         request,
-        "photos/_lesion.html",
+        f"photos/{partial}.html",
         {"case": case, "panel": _panel(case, lesion), "uploader": _uploader_settings()},
     )
 
