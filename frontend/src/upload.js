@@ -282,6 +282,8 @@ class Controller {
     });
     if (input) input.addEventListener("change", () => this.add(input));
     form.append(this.view.root); // moves it out of a form that htmx replaced
+    // On a slow link the person may have chosen a photo before this script arrived: send it.
+    if (input && input.files.length) this.add(input);
   }
 
   add(input) {

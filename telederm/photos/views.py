@@ -337,5 +337,17 @@ def compare(request: HttpRequest, case_uuid: uuid.UUID, lesion_uuid: uuid.UUID) 
             "site_label": sites.describe(lesion.body_site, lesion.laterality),
             "columns": columns,
             "dates": len({photo.case_id for photo in photos}),
+            **_first_pair(photos),
         },
     )
+
+
+def _first_pair(photos: list[Photo]) -> dict[str, int]:
+    """Which two photos the viewer opens with: the newest, and the oldest of the same kind
+    (an overview beside an overview, a close-up beside a close-up)."""
+    if len(photos) < 2:
+        return {}
+    newest = len(photos) - 1
+    kind = photos[newest].kind
+    oldest = next(i for i, photo in enumerate(photos) if photo.kind == kind)
+    return {"pick_a": oldest if oldest != newest else 0, "pick_b": newest}
