@@ -32,6 +32,23 @@ OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "test-artifacts/screenshots")
 PASSWORD = "Telederm-demo-2026"
 
 
+def kari_cases() -> tuple[str, str]:
+    """Kari's draft (its photo page) and her newest sent case (a mole photographed twice)."""
+    from telederm.cases.models import Case
+
+    mine = Case.objects.filter(patient__user__email="kari@pasient.example")
+    draft = mine.filter(status="draft").latest("created_at")
+    newest = mine.exclude(status="draft").latest("created_at")
+    return str(draft.uuid), str(newest.uuid)
+
+
+def compare_path(case_uuid: str) -> str:
+    from telederm.photos.models import Lesion
+
+    lesion = Lesion.objects.filter(photos__case__uuid=case_uuid).first()
+    return f"/cases/{case_uuid}/lesions/{lesion.uuid if lesion else ''}/compare/"
+
+
 def sign_in(page: Page, email: str) -> None:
     """Password, then (for staff) the code an authenticator app with the demo key shows."""
     page.goto(BASE + "/account/login/")
@@ -46,19 +63,26 @@ def sign_in(page: Page, email: str) -> None:
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
+    draft, newest = kari_cases()  # before Playwright's event loop: the ORM is synchronous
+    compare = compare_path(newest)
     with sync_playwright() as p:
         browser = launch(p)
         for email, paths, width, locale in [
             (None, ["/", "/account/login/"], 390, "nb-NO"),
             (
                 "kari@pasient.example",
-                ["/cases/", "/cases/new/", "/privacy/my-access-log/"],
+                ["/cases/", "/cases/new/", f"/cases/{draft}/photos/", "/privacy/my-access-log/"],
                 390,
                 "nb-NO",
             ),
             ("ola@pasient.example", ["/cases/", "/privacy/my-access-log/"], 390, "en-GB"),
             ("lege@nordkapp.example", ["/cases/", "/cases/new/"], 390, "nb-NO"),
-            ("hudlege@telederm.example", ["/clinic/", "/account/2fa/"], 1280, "nb-NO"),
+            (
+                "hudlege@telederm.example",
+                ["/clinic/", f"/clinic/cases/{newest}/", compare, "/account/2fa/"],
+                1280,
+                "nb-NO",
+            ),
             ("kirurg@sykehus.example", ["/cases/"], 390, "en-GB"),
             ("personvern@telederm.example", ["/privacy/review/"], 1280, "en-GB"),
         ]:
@@ -68,7 +92,9 @@ def main() -> None:
                 sign_in(page, email)
             for path in paths:
                 page.goto(BASE + path)
-                name = f"{(email or 'anon').split('@')[0]}{path.replace('/', '_')}{locale}.png"
+                page.wait_for_load_state("networkidle")
+                slug = path.replace("/", "_")[:60]
+                name = f"{(email or 'anon').split('@')[0]}{slug}{locale}.png"
                 page.screenshot(path=str(OUT / name), full_page=True)
                 print(OUT / name)
             context.close()
