@@ -318,9 +318,11 @@ TELEDERM_PHOTO_LONG_EDGE = int(os.environ.get("TELEDERM_PHOTO_LONG_EDGE", 2560))
 TELEDERM_PHOTOS_PER_CASE = int(os.environ.get("TELEDERM_PHOTOS_PER_CASE", 10))
 # Photo quality checks (telederm/photos/processing.py): a photo that fails one is still kept, the
 # sender is told what to fix and offered a retake, and triage sees the flag.
-# Focus: variance of the Laplacian of the photo scaled to a 1024-pixel long edge, in grey levels².
-TELEDERM_PHOTO_MIN_FOCUS = float(os.environ.get("TELEDERM_PHOTO_MIN_FOCUS", 60.0))
-# Exposure: the share of pixels clipped to pure black or pure white.
+# Focus: variance of the Laplacian of the photo scaled to an 800-pixel long edge (half the screen
+# rendition), in grey levels². Calibrated in docs/adr/0014: sharp 12 MP photos measure 175-205,
+# the same blurred by 3 px 35-43, by 4 px 18-22, by 6 px 7-9.
+TELEDERM_PHOTO_MIN_FOCUS = float(os.environ.get("TELEDERM_PHOTO_MIN_FOCUS", 30.0))
+# Exposure: the share of pixels clipped to black or to white (within 2 grey levels), each alone.
 TELEDERM_PHOTO_MAX_CLIPPED = float(os.environ.get("TELEDERM_PHOTO_MAX_CLIPPED", 0.08))
 # Resolution: the shorter edge of the photo in pixels.
 TELEDERM_PHOTO_MIN_SHORT_EDGE = int(os.environ.get("TELEDERM_PHOTO_MIN_SHORT_EDGE", 1000))
