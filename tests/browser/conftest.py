@@ -54,10 +54,16 @@ def photo_worker(live_server: Any) -> Iterator[None]:
     stop = threading.Event()
 
     def work() -> None:
-        while not stop.wait(0.5):
-            with SERVER_LOCK:
-                for uuid in Photo.objects.filter(status="pending").values_list("uuid", flat=True):
-                    services.process_photo(photo_uuid=uuid)
+        from django.db import connection
+
+        try:
+            while not stop.wait(0.5):
+                with SERVER_LOCK:
+                    pending = Photo.objects.filter(status="pending").values_list("uuid", flat=True)
+                    for uuid in pending:
+                        services.process_photo(photo_uuid=uuid)
+        finally:
+            connection.close()  # this thread's own connection (PostgreSQL); not the test's
 
     thread = threading.Thread(target=work, name="photo-worker", daemon=True)
     thread.start()
