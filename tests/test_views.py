@@ -130,7 +130,6 @@ def test_a_blurred_photo_is_kept_with_advice_to_take_it_again(
     lesion = photo_services.add_lesion(
         by=case.created_by, case=case, body_site=SITE, laterality=SIDE
     )
-    prefix = lesion.uuid.hex
     upload = io.BytesIO(jpeg_bytes(size=(1600, 1200)))  # one flat colour: nothing in focus
     upload.name = "IMG_0042.jpg"
     response = signed_in(client, case.created_by).post(
