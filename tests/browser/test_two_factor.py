@@ -174,9 +174,10 @@ def test_dermatologist_adds_a_security_key_and_signs_in_with_it(
     expect(desk.get_by_role("heading", name="Add Security Key")).to_be_visible()
     check_accessibility(desk, "mfa-webauthn-add")
     desk.get_by_label("Name").fill("Office key")
+    desk.wait_for_load_state("networkidle")
     desk.get_by_role("button", name="Add", exact=True).click()
 
-    expect(desk.get_by_role("heading", name="Recovery Codes")).to_be_visible()
+    expect(desk.get_by_role("heading", name="Recovery Codes")).to_be_visible(timeout=15_000)
     key = Authenticator.objects.get(user=dermatologist, type=Authenticator.Type.WEBAUTHN)
     assert key.wrap().name == "Office key"
     credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})
@@ -213,8 +214,11 @@ def test_a_security_key_from_another_browser_does_not_sign_in(
     sign_in(desk, base, dermatologist)
     desk.goto(base + "/account/2fa/webauthn/add/")
     confirm_access(desk)
+    expect(desk.get_by_role("heading", name="Add Security Key")).to_be_visible()
+    # The key is asked for by the page's script: click only once it has loaded and taken over.
+    desk.wait_for_load_state("networkidle")
     desk.get_by_role("button", name="Add", exact=True).click()
-    expect(desk.get_by_role("heading", name="Recovery Codes")).to_be_visible()
+    expect(desk.get_by_role("heading", name="Recovery Codes")).to_be_visible(timeout=15_000)
 
     other = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     try:
