@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "telederm.api.middleware.BearerTokenMiddleware",
+    "telederm.accounts.middleware.SignOutClearsBrowserDataMiddleware",
     "telederm.core.security.PrivateCacheMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",

@@ -71,3 +71,21 @@ class StaffSessionMiddleware:
 
 def _plain(status: int, message: str) -> HttpResponse:
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+class SignOutClearsBrowserDataMiddleware:
+    """When a request signs the person out (the sign-out button, or the idle timeout), tell the
+    browser to drop what this site stored: its cache and its storage, including a photo the
+    upload script kept in IndexedDB to resume later. On a shared phone or a nursing-home tablet
+    nothing of one patient stays for the next person. Cookies stay: the signed-out page needs
+    its own."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        was_signed_in = request.user.is_authenticated
+        response = self.get_response(request)
+        if was_signed_in and not request.user.is_authenticated:
+            response["Clear-Site-Data"] = '"cache", "storage"'
+        return response

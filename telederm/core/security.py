@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponseBase
 
 # Browser features a page may use: cameras and microphones for this origin only (photos now,
-# video consultations later), everything else off. Empty tuple = "()" = nobody.
+# video consultations later), everything else off. Empty tuple = "()" = nobody. Only features
+# Chromium knows are listed ("bluetooth" is not one: it logged a warning on every page).
 DEFAULT_PERMISSIONS_POLICY: dict[str, tuple[str, ...]] = {
     "camera": ("self",),
     "microphone": ("self",),
@@ -37,7 +38,6 @@ DEFAULT_PERMISSIONS_POLICY: dict[str, tuple[str, ...]] = {
     "payment": (),
     "usb": (),
     "serial": (),
-    "bluetooth": (),
     "hid": (),
     "midi": (),
     "display-capture": (),

@@ -88,6 +88,7 @@ def test_staff_are_signed_out_after_the_idle_minutes(
     assert response.status_code == 302
     assert response["Location"].startswith("/account/login/?next=/clinic/")
     assert "_auth_user_id" not in client.session
+    assert response["Clear-Site-Data"] == '"cache", "storage"'
 
 
 def test_activity_keeps_a_staff_session_alive(client: Client, dermatologist: User) -> None:
@@ -114,3 +115,17 @@ def test_open_sign_up_is_closed(client: Client) -> None:
     )
     assert not User.objects.filter(email="new@pasient.example").exists()
     assert response.status_code == 200
+
+
+def test_signing_out_tells_the_browser_to_drop_what_the_site_stored(
+    client: Client, patient_user: User
+) -> None:
+    """A photo the upload script kept to resume later must not stay on a shared device."""
+    sign_in(client, patient_user)
+    page = client.get("/cases/")
+    assert page.status_code == 200 and "Clear-Site-Data" not in page
+    response = client.post("/account/logout/")
+    assert response.status_code == 302
+    assert response["Clear-Site-Data"] == '"cache", "storage"'
+    assert "_auth_user_id" not in client.session
+    assert "Clear-Site-Data" not in client.get("/")  # signed out already: nothing more to clear
