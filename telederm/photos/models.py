@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from telederm.cases.models import Case
 from telederm.core import clock
 from telederm.patients.models import Patient
+from telederm.photos.processing import QUALITY_ADVICE, REJECTIONS
 
 
 class Lesion(models.Model):
@@ -171,8 +172,6 @@ class Photo(models.Model):
     @property
     def advice(self) -> list[str]:
         """What the quality checks found, as advice to the sender, in the active language."""
-        from telederm.photos.processing import QUALITY_ADVICE
-
         return [str(QUALITY_ADVICE[flag]) for flag in self.quality_flags if flag in QUALITY_ADVICE]
 
     @property
@@ -188,8 +187,6 @@ class Photo(models.Model):
 
     @property
     def rejection_text(self) -> str:
-        from telederm.photos.processing import REJECTIONS
-
         message = REJECTIONS.get(self.rejection)
         return str(message) if message else str(_("This photo could not be used. Take it again."))
 

@@ -195,7 +195,8 @@ def upload_finished(*, upload: Upload, request: HttpRequest | None = None) -> Ph
         source_sha256=upload.sha256,
     )
     if duplicate:
-        # Nothing to process: the bytes go, the refusal stays for the sender to read.
+        # Nothing to process: the upload and its bytes go, the refusal stays for the sender.
+        upload.delete()
         _discard_upload_after_commit(upload)
         return photo
     note_draft_change(by=by, case=case, action=CaseEvent.Action.PHOTO_ADDED)
@@ -467,14 +468,20 @@ def lesion_history(*, by: User, case: Case, lesion_uuid: uuid.UUID) -> tuple[Les
     lesion = lesions_of(case).filter(uuid=lesion_uuid).first()
     if lesion is None:
         raise Http404
-    photos = [
-        photo
-        for photo in Photo.objects.ready()
+    candidates = (
+        Photo.objects.ready()
         .filter(lesion=lesion)
         .select_related("case", "lesion")
         .order_by("created_at", "pk")
-        if policies.photo_access(by, photo) is not None
-    ]
+    )
+    # Whether a photo may be seen depends only on its case (the lesion is the same for all).
+    seen: dict[int, bool] = {}
+    photos = []
+    for photo in candidates:
+        if photo.case_id not in seen:
+            seen[photo.case_id] = policies.photo_access(by, photo) is not None
+        if seen[photo.case_id]:
+            photos.append(photo)
     return lesion, photos
 
 

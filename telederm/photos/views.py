@@ -324,7 +324,6 @@ def compare(request: HttpRequest, case_uuid: uuid.UUID, lesion_uuid: uuid.UUID) 
             "date": photo.created_at,
             "kind": photo.get_kind_display(),
             "this_case": photo.case_id == case.pk,
-            "flags": photo.advice,
         }
         for photo in photos
     ]

@@ -134,6 +134,7 @@ def test_the_same_file_twice_is_refused_at_once(
     second = photo_of(case, None, Photo.Kind.CLOSE_UP)
     assert first.is_ready
     assert (second.status, second.rejection) == (Photo.Status.REJECTED, "duplicate")
+    assert not Upload.objects.exists()  # neither upload is kept once its photo is settled
     assert "already" in second.rejection_text
     assert len(stored_files(settings)) == 3
 
