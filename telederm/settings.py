@@ -355,15 +355,43 @@ EMAIL_FILE_PATH = VAR_DIR / "outbox-mail"
 DEFAULT_FROM_EMAIL = os.environ.get("TELEDERM_FROM_EMAIL", "Telederm <no-reply@telederm.example>")
 TELEDERM_BASE_URL = os.environ.get("TELEDERM_BASE_URL", "http://127.0.0.1:8000")
 
-# Clocks: how many working hours each priority gives the service to answer. FACTS.md marks the
+# Clocks: how long the service has to answer each priority, counted in working hours (weekdays
+# within opening hours, minus Norwegian public holidays) or around the clock. FACTS.md marks the
 # exact pathway targets unverified, so they are configuration, not constants.
-TELEDERM_WORKDAY_START_HOUR = 8
-TELEDERM_WORKDAY_END_HOUR = 16
-TELEDERM_PRIORITY_WORKING_HOURS = {
-    "urgent": int(os.environ.get("TELEDERM_HOURS_URGENT", 8)),
-    "soon": int(os.environ.get("TELEDERM_HOURS_SOON", 24)),
-    "routine": int(os.environ.get("TELEDERM_HOURS_ROUTINE", 80)),
+TELEDERM_WORKDAY_START_HOUR = int(os.environ.get("TELEDERM_WORKDAY_START_HOUR", 8))
+TELEDERM_WORKDAY_END_HOUR = int(os.environ.get("TELEDERM_WORKDAY_END_HOUR", 16))
+TELEDERM_PRIORITY_CLOCKS = {
+    "urgent": {
+        "hours": float(os.environ.get("TELEDERM_HOURS_URGENT", 8)),
+        "counting": os.environ.get("TELEDERM_COUNTING_URGENT", "continuous"),
+    },
+    "soon": {
+        "hours": float(os.environ.get("TELEDERM_HOURS_SOON", 24)),
+        "counting": os.environ.get("TELEDERM_COUNTING_SOON", "working"),
+    },
+    "routine": {
+        "hours": float(os.environ.get("TELEDERM_HOURS_ROUTINE", 80)),
+        "counting": os.environ.get("TELEDERM_COUNTING_ROUTINE", "working"),
+    },
 }
+# An escalated (emergency) case is due this many minutes after escalation, around the clock.
+TELEDERM_EMERGENCY_DUE_MINUTES = int(os.environ.get("TELEDERM_EMERGENCY_DUE_MINUTES", 15))
+# Referrals from health professionals: the legal right-to-assessment deadline, in working days.
+TELEDERM_REFERRAL_ASSESSMENT_WORKING_DAYS = int(
+    os.environ.get("TELEDERM_REFERRAL_ASSESSMENT_WORKING_DAYS", 10)
+)
+# Alarms (the `check_clocks` worker task, every TELEDERM_CLOCK_CHECK_SECONDS): a sent case nobody
+# has claimed or taken after this many minutes, around the clock, alarms the duty nurse.
+TELEDERM_UNOWNED_ALARM_MINUTES = int(os.environ.get("TELEDERM_UNOWNED_ALARM_MINUTES", 60))
+TELEDERM_CLOCK_CHECK_SECONDS = int(os.environ.get("TELEDERM_CLOCK_CHECK_SECONDS", 300))
+
+# SMS notifications (they only say there is news): a pluggable gateway. The default writes each
+# message to a file under var/outbox-sms, like the e-mail default; see docs/runbooks.
+TELEDERM_SMS_BACKEND = os.environ.get("TELEDERM_SMS_BACKEND", "telederm.core.sms.FileBackend")
+TELEDERM_SMS_FILE_PATH = VAR_DIR / "outbox-sms"
+TELEDERM_SMS_URL = os.environ.get("TELEDERM_SMS_URL", "")
+TELEDERM_SMS_TOKEN = os.environ.get("TELEDERM_SMS_TOKEN", "")
+TELEDERM_SMS_SENDER = os.environ.get("TELEDERM_SMS_SENDER", "Telederm")
 
 # Security: cookies and headers suitable for health data. HTTPS-only settings are switched on by
 # TELEDERM_HTTPS so that the embedded default still works on http://127.0.0.1.

@@ -85,6 +85,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     hpr_number = models.CharField(_("HPR number"), max_length=9, blank=True)
     preferred_language = models.CharField(_("preferred language"), max_length=10, default="nb")
+    # For notifications by SMS (they say only that there is news). E.164, e.g. +4791234567.
+    mobile_number = models.CharField(_("mobile number"), max_length=16, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(auto_now_add=True)

@@ -53,6 +53,10 @@ class Case(models.Model):
         SOON = "soon", _("Soon")
         ROUTINE = "routine", _("Routine")
 
+    class Pathway(models.TextChoices):
+        NONE = "", _("No pathway")
+        PK_MELANOMA = "pk_melanoma", _("Cancer patient pathway: melanoma (pakkeforløp)")
+
     class BodySite(models.TextChoices):
         SCALP = "scalp", _("Scalp")
         FACE = "face", _("Face")
@@ -103,6 +107,22 @@ class Case(models.Model):
     # from, so a change made by someone else meanwhile is refused instead of overwritten.
     version = models.PositiveIntegerField(default=1)
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.ROUTINE)
+    # Suspected melanoma follows the cancer patient pathway (pakkeforløp); Henvisning 2.0 marks it PK.
+    pathway = models.CharField(
+        _("pathway"), max_length=20, choices=Pathway.choices, blank=True, default=""
+    )
+    # A referral from a health professional must be assessed within 10 working days of receipt
+    # (pasient- og brukerrettighetsloven § 2-2); set when such a case is sent.
+    assessment_deadline = models.DateField(null=True, blank=True)
+    # The duty nurse who has claimed the case for triage (the dermatologist is `assigned_to`).
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="claimed_cases",
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -173,8 +193,19 @@ class CaseEvent(models.Model):
         PHOTO_ADDED = "photo_added", _("Photo added")
         PHOTO_REMOVED = "photo_removed", _("Photo removed")
         SUBMITTED = "submitted", _("Sent to the clinic")
+        TRIAGE_CLAIMED = "triage_claimed", _("A duty nurse took the case for triage")
+        PRIORITY_SET = "priority_set", _("Priority set")
+        FORWARDED = "forwarded", _("Passed to a dermatologist")
+        INFO_REQUESTED = "info_requested", _("More information asked for")
+        INFO_PROVIDED = "info_provided", _("More information sent")
+        ESCALATED = "escalated", _("Escalated as an emergency")
+        SELF_CARE_ADVISED = "self_care_advised", _("Self-care advice given")
+        MESSAGE = "message", _("Message")
         REVIEW_STARTED = "review_started", _("A dermatologist started the review")
         ANSWERED = "answered", _("Answered by a dermatologist")
+        REFERRED = "referred", _("Referred for an in-person appointment")
+        VIDEO_REQUESTED = "video_requested", _("Video consultation requested")
+        CLOSED = "closed", _("Closed")
         WITHDRAWN = "withdrawn", _("Withdrawn")
         ACCESS_GRANTED = "access_granted", _("A health professional was given access")
         ACCESS_REVOKED = "access_revoked", _("A health professional's access was ended")
@@ -183,6 +214,8 @@ class CaseEvent(models.Model):
     at = models.DateTimeField()
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=20, choices=Action.choices)
+    # A short, non-clinical note for the history (for example "priority urgent → soon").
+    detail = models.CharField(max_length=200, blank=True)
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20, blank=True)
 
@@ -270,3 +303,44 @@ class BreakGlassAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.case_id} at {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class MessageQuerySet(models.QuerySet["Message"]):
+    def unread_by_clinic(self) -> MessageQuerySet:
+        return self.filter(from_clinic=False, read_at__isnull=True)
+
+    def unread_by_patient_side(self) -> MessageQuerySet:
+        return self.filter(from_clinic=True, read_at__isnull=True)
+
+
+class Message(models.Model):
+    """A secure message on a case between the patient side (patient or sender) and the clinic.
+
+    Notifications only say that there is a message; its text is read after signing in. Photos
+    sent with a message go through the photo pipeline (`Photo.message`).
+    """
+
+    class Kind(models.TextChoices):
+        MESSAGE = "message", _("Message")
+        INFO_REQUEST = "info_request", _("Request for more information")
+        SELF_CARE = "self_care", _("Self-care advice")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    from_clinic = models.BooleanField()
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.MESSAGE)
+    body = models.TextField(_("message"), max_length=5000)
+    # Self-care guides linked from the message (slugs in the guide library).
+    guides = models.JSONField(default=list, blank=True)
+    sent_at = models.DateTimeField(default=clock.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+        indexes = [models.Index(fields=["case", "sent_at"])]
+
+    def __str__(self) -> str:
+        return f"Message on {self.case_id} at {self.sent_at:%Y-%m-%d %H:%M}"

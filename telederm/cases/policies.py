@@ -24,7 +24,15 @@ AnyUser = User | AnonymousUser
 
 # Sent cases that wait in the pool for any dermatologist, and those the duty nurse triages.
 POOL_STATUSES = frozenset({CaseStatus.SUBMITTED, CaseStatus.TRIAGED})
-TRIAGE_STATUSES = frozenset({CaseStatus.SUBMITTED, CaseStatus.TRIAGED})
+# The duty nurse also follows emergencies and cases waiting for the patient's reply.
+TRIAGE_STATUSES = frozenset(
+    {
+        CaseStatus.ESCALATED,
+        CaseStatus.SUBMITTED,
+        CaseStatus.TRIAGED,
+        CaseStatus.INFO_REQUESTED,
+    }
+)
 
 
 class Basis(enum.StrEnum):

@@ -188,6 +188,8 @@ def submit_case(
     now = clock.now()
     case.submitted_at = now
     case.due_at = due_time(priority=case.priority, start=now)
+    if case.is_on_behalf:
+        case.assessment_deadline = assessment_deadline(received=now)
     transition_case(by=by, case=case, to=CaseStatus.SUBMITTED, action=CaseEvent.Action.SUBMITTED)
     record(actor=by, action="case.submit", patient=case.patient, case=case, request=request)
     outbox.enqueue(tasks.send_receipt, case_uuid=str(case.uuid))
@@ -208,7 +210,9 @@ def withdraw_case(
     return case
 
 
-def transition_case(*, by: User, case: Case, to: CaseStatus, action: CaseEvent.Action) -> Case:
+def transition_case(
+    *, by: User, case: Case, to: CaseStatus, action: CaseEvent.Action, detail: str = ""
+) -> Case:
     """Move a locked case to its next state and write the step to its history.
 
     Called inside the transaction of the service that decided the step (here, or in triage and
@@ -221,17 +225,30 @@ def transition_case(*, by: User, case: Case, to: CaseStatus, action: CaseEvent.A
     case.status = to.value
     case.version += 1
     case.save()
-    _event(case, by, action, from_status=before, to_status=to)
+    _event(case, by, action, from_status=before, to_status=to, detail=detail)
     return case
 
 
 def due_time(*, priority: str, start: dt.datetime) -> dt.datetime:
-    """When the clinic must have answered, in working hours from `start` by the priority's clock."""
-    opening = calendar.WorkingHours(
+    """When the clinic must have answered, by the priority's clock (settings), from `start`."""
+    rule = settings.TELEDERM_PRIORITY_CLOCKS[priority]
+    return calendar.due_after(
+        start,
+        calendar.PriorityClock(hours=float(rule["hours"]), counting=rule["counting"]),
+        opening_hours(),
+    )
+
+
+def opening_hours() -> calendar.WorkingHours:
+    return calendar.WorkingHours(
         settings.TELEDERM_WORKDAY_START_HOUR, settings.TELEDERM_WORKDAY_END_HOUR
     )
-    hours = settings.TELEDERM_PRIORITY_WORKING_HOURS[priority]
-    return calendar.add_working_hours(start, hours, opening)
+
+
+def assessment_deadline(*, received: dt.datetime) -> dt.date:
+    """The legal deadline to assess a referral received at `received` (10 working days)."""
+    day = received.astimezone(calendar.OSLO).date()
+    return calendar.add_working_days(day, settings.TELEDERM_REFERRAL_ASSESSMENT_WORKING_DAYS)
 
 
 def lock_case(*, case: Case, expected_version: int | None) -> Case:
@@ -271,8 +288,10 @@ def _event(
     *,
     from_status: str = "",
     to_status: str = "",
+    detail: str = "",
 ) -> None:
     CaseEvent.objects.create(
+        detail=detail,
         case=case,
         at=clock.now(),
         actor=by,

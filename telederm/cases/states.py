@@ -27,24 +27,37 @@ class CaseStatus(enum.StrEnum):
 S = CaseStatus
 
 TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
-    S.DRAFT: frozenset({S.SUBMITTED, S.WITHDRAWN}),
-    # A dermatologist may take a submitted case straight into review when no triage is needed.
-    S.SUBMITTED: frozenset({S.TRIAGED, S.IN_REVIEW, S.ESCALATED, S.INFO_REQUESTED, S.WITHDRAWN}),
-    S.TRIAGED: frozenset({S.IN_REVIEW, S.ESCALATED, S.INFO_REQUESTED, S.WITHDRAWN}),
-    S.IN_REVIEW: frozenset(
-        {S.ANSWERED, S.INFO_REQUESTED, S.VIDEO_SCHEDULED, S.REFERRED, S.ESCALATED, S.TRIAGED}
+    # A draft goes straight to escalated when its symptom check finds an emergency.
+    S.DRAFT: frozenset({S.SUBMITTED, S.WITHDRAWN, S.ESCALATED}),
+    # A dermatologist may take a submitted case straight into review when no triage is needed;
+    # a duty nurse may close it with self-care advice.
+    S.SUBMITTED: frozenset(
+        {S.TRIAGED, S.IN_REVIEW, S.ESCALATED, S.INFO_REQUESTED, S.WITHDRAWN, S.CLOSED}
     ),
-    S.INFO_REQUESTED: frozenset({S.SUBMITTED, S.WITHDRAWN}),
-    S.VIDEO_SCHEDULED: frozenset({S.IN_REVIEW, S.ANSWERED, S.REFERRED}),
-    S.ANSWERED: frozenset({S.CLOSED, S.REFERRED, S.VIDEO_SCHEDULED}),
+    S.TRIAGED: frozenset({S.IN_REVIEW, S.ESCALATED, S.INFO_REQUESTED, S.WITHDRAWN, S.CLOSED}),
+    S.IN_REVIEW: frozenset(
+        {
+            S.ANSWERED,
+            S.INFO_REQUESTED,
+            S.VIDEO_SCHEDULED,
+            S.REFERRED,
+            S.ESCALATED,
+            S.TRIAGED,
+            S.CLOSED,
+        }
+    ),
+    S.INFO_REQUESTED: frozenset({S.SUBMITTED, S.WITHDRAWN, S.ESCALATED}),
+    S.VIDEO_SCHEDULED: frozenset({S.IN_REVIEW, S.ANSWERED, S.REFERRED, S.ESCALATED}),
+    S.ANSWERED: frozenset({S.CLOSED, S.REFERRED, S.VIDEO_SCHEDULED, S.ESCALATED}),
     S.REFERRED: frozenset({S.CLOSED}),
-    S.ESCALATED: frozenset({S.CLOSED}),
+    # Once the emergency is handled, the duty nurse closes it or sends it on for review.
+    S.ESCALATED: frozenset({S.CLOSED, S.TRIAGED}),
     S.WITHDRAWN: frozenset(),
     S.CLOSED: frozenset(),
 }
 
 # Cases a clinician still has to act on: they sit in a queue with a due time.
-OPEN_IN_QUEUE: frozenset[CaseStatus] = frozenset({S.SUBMITTED, S.TRIAGED, S.IN_REVIEW})
+OPEN_IN_QUEUE: frozenset[CaseStatus] = frozenset({S.ESCALATED, S.SUBMITTED, S.TRIAGED, S.IN_REVIEW})
 
 
 class IllegalTransition(Exception):

@@ -79,3 +79,28 @@ def add_working_days(start: dt.date, days: int) -> dt.date:
         if is_working_day(day):
             counted += 1
     return day
+
+
+@dataclass(frozen=True)
+class PriorityClock:
+    """How long a priority class gives the service: `hours`, counted in working hours
+    ("working") or around the clock ("continuous")."""
+
+    hours: float
+    counting: str = "working"
+
+    def __post_init__(self) -> None:
+        if self.counting not in {"working", "continuous"}:
+            raise ValueError("counting must be 'working' or 'continuous'")
+        if self.hours <= 0:
+            raise ValueError("hours must be positive")
+
+
+def due_after(start: dt.datetime, clock: PriorityClock, opening: WorkingHours) -> dt.datetime:
+    """When something started at `start` (aware) is due under `clock`, in Europe/Oslo time."""
+    if start.tzinfo is None:
+        raise ValueError("start must be timezone-aware")
+    if clock.counting == "continuous":
+        # Elapsed time, not wall-clock time: 24 hours across a DST change is 24 real hours.
+        return (start.astimezone(dt.UTC) + dt.timedelta(hours=clock.hours)).astimezone(OSLO)
+    return add_working_hours(start, clock.hours, opening)

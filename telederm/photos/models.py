@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from telederm.cases.models import Case
+from telederm.cases.models import Case, Message
 from telederm.core import clock
 from telederm.patients.models import Patient
 from telederm.photos.processing import QUALITY_ADVICE, REJECTIONS
@@ -116,6 +116,11 @@ class Photo(models.Model):
     )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # A photo sent with a secure message after the case was sent (for example a retake the
+    # clinic asked for); empty for photos sent with the case itself.
+    message = models.ForeignKey(
+        Message, on_delete=models.PROTECT, null=True, blank=True, related_name="photos"
     )
     kind = models.CharField(
         _("kind of photo"), max_length=12, choices=Kind.choices, default=Kind.OVERVIEW
