@@ -107,7 +107,7 @@ class Case(models.Model):
     # from, so a change made by someone else meanwhile is refused instead of overwritten.
     version = models.PositiveIntegerField(default=1)
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.ROUTINE)
-    # Suspected melanoma follows the cancer patient pathway (pakkeforløp); Henvisning 2.0 marks it PK.
+    # Suspected melanoma follows the cancer patient pathway (pakkeforløp), marked PK in referrals.
     pathway = models.CharField(
         _("pathway"), max_length=20, choices=Pathway.choices, blank=True, default=""
     )

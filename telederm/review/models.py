@@ -1,4 +1,4 @@
-"""A dermatologist's answer to a case: a draft until signed, with its coded diagnoses and outcomes."""
+"""A dermatologist's answer to a case: a draft until signed, with coded diagnoses and outcomes."""
 
 from __future__ import annotations
 
