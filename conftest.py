@@ -23,6 +23,7 @@ from PIL import Image
 from telederm.accounts.models import Organisation, User
 from telederm.cases import services as case_services
 from telederm.cases.models import Case
+from telederm.core import sms
 from telederm.patients.identifiers import make_synthetic_fodselsnummer
 from telederm.patients.models import Patient
 from telederm.photos.services import add_photo
@@ -42,6 +43,8 @@ def _private_media(settings: Any, tmp_path: Any) -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.TELEDERM_SMS_BACKEND = "telederm.core.sms.LocMemBackend"
+    sms.outbox.clear()
     settings.LANGUAGE_CODE = "en"
     # Password hashing is deliberately slow; tests need none of that strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
