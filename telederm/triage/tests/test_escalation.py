@@ -4,8 +4,8 @@ from collections.abc import Callable
 
 import pytest
 from django.core import mail
-from django.core.management import call_command
 from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
 
 from telederm.accounts.models import User
 from telederm.cases.models import Case, CaseEvent
