@@ -384,6 +384,8 @@ TELEDERM_REFERRAL_ASSESSMENT_WORKING_DAYS = int(
 # has claimed or taken after this many minutes, around the clock, alarms the duty nurse.
 TELEDERM_UNOWNED_ALARM_MINUTES = int(os.environ.get("TELEDERM_UNOWNED_ALARM_MINUTES", 60))
 TELEDERM_CLOCK_CHECK_SECONDS = int(os.environ.get("TELEDERM_CLOCK_CHECK_SECONDS", 300))
+# Tasks `telederm worker` queues by itself every TELEDERM_CLOCK_CHECK_SECONDS (dotted paths).
+TELEDERM_PERIODIC_TASKS = ["telederm.triage.tasks.check_clocks"]
 
 # SMS notifications (they only say there is news): a pluggable gateway. The default writes each
 # message to a file under var/outbox-sms, like the e-mail default; see docs/runbooks.
