@@ -152,6 +152,10 @@ class Case(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The queues: open cases by state, soonest due first.
+            models.Index(fields=["status", "due_at"], name="case_status_due"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status=CaseStatus.DRAFT.value)
