@@ -175,8 +175,9 @@ def review_accesses(
 
 def related_pairs(wanted: set[tuple[int, uuid.UUID]]) -> set[tuple[int, uuid.UUID]]:
     """Which (person, patient) pairs have a recorded relationship: the patient themself, the
-    sender or assigned dermatologist of any of the patient's cases, a grantee on any of them, or
-    anyone who changed something in them (took, answered, triaged, edited)."""
+    sender, the duty nurse who claimed it or the assigned dermatologist of any of the patient's
+    cases, a grantee on any of them, or anyone who changed something in them (took, answered,
+    triaged, edited)."""
     if not wanted:
         return set()
     patients = {patient for _, patient in wanted}
@@ -185,12 +186,13 @@ def related_pairs(wanted: set[tuple[int, uuid.UUID]]) -> set[tuple[int, uuid.UUI
         uuid__in=patients, user__isnull=False
     ).values_list("user_id", "uuid"):
         found.add((user_id, patient_uuid))
-    for created_by, assigned_to, patient_uuid in Case.objects.filter(
+    for created_by, assigned_to, claimed_by, patient_uuid in Case.objects.filter(
         patient__uuid__in=patients
-    ).values_list("created_by_id", "assigned_to_id", "patient__uuid"):
+    ).values_list("created_by_id", "assigned_to_id", "claimed_by_id", "patient__uuid"):
         found.add((created_by, patient_uuid))
-        if assigned_to:
-            found.add((assigned_to, patient_uuid))
+        for carer in (assigned_to, claimed_by):
+            if carer:
+                found.add((carer, patient_uuid))
     for grantee, patient_uuid in CaseGrant.objects.filter(
         case__patient__uuid__in=patients
     ).values_list("grantee_id", "case__patient__uuid"):
