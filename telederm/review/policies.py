@@ -50,10 +50,25 @@ def can_take_for_review(user: AnyUser, case: Case) -> bool:
 
 
 def can_answer(user: AnyUser, case: Case) -> bool:
-    """Only the dermatologist who took the case answers it."""
+    """Only the dermatologist who took the case writes and signs its review."""
     person = _dermatologist(user)
     return (
         person is not None
         and case.status == CaseStatus.IN_REVIEW
         and case.assigned_to_id == person.pk
     )
+
+
+def can_save_draft(user: AnyUser, case: Case) -> bool:
+    """The assigned dermatologist saves drafts while the case is in review."""
+    return can_answer(user, case)
+
+
+def can_sign(user: AnyUser, case: Case) -> bool:
+    """Only the assigned dermatologist signs; a duty nurse never does."""
+    return can_answer(user, case)
+
+
+def is_duty_nurse(user: AnyUser) -> bool:
+    """Duty nurses work from the triage queue, not the dermatologist's."""
+    return isinstance(user, User) and user.is_active and user.role == User.Role.DUTY_NURSE
