@@ -102,3 +102,21 @@ class VersionForm(forms.Form):
     """The version of the case the person saw: protects against overwriting someone's change."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class MessageForm(forms.Form):
+    """A secure message on a case; where to go back to after sending it."""
+
+    body = forms.CharField(
+        label=_("Your message"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Only the people caring for your case can read it."),
+    )
+    next = forms.CharField(widget=forms.HiddenInput, required=False, max_length=500)
+
+    def clean_body(self) -> str:
+        text = str(self.cleaned_data["body"]).strip()
+        if not text:
+            raise forms.ValidationError(_("Write a message before you send it."))
+        return text

@@ -185,3 +185,46 @@ def can_break_glass(user: AnyUser, case: Case) -> bool:
         and not case.is_draft
         and access_basis(person, case) is None
     )
+
+
+# Secure messages (issue 5, ADR 0022). The patient side is the patient and the person who sent the
+# case; the clinic side is whoever cares for it now, or has broken the glass to do so. Outside
+# professionals with a grant read the thread but do not write in it: they give an opinion to the
+# clinician who asked, not to the patient.
+MESSAGE_CLINIC_BASES = frozenset({Basis.ASSIGNED, Basis.POOL, Basis.TRIAGE, Basis.BREAK_GLASS})
+# The clinicians whose reading marks the patient side's messages read (a break-glass look does
+# not: the person caring for the case must still see them as new).
+MESSAGE_READER_BASES = frozenset({Basis.ASSIGNED, Basis.POOL, Basis.TRIAGE})
+# No messages on cases never sent or taken back; a closed case takes them for a while (below).
+_NO_MESSAGES = frozenset({CaseStatus.DRAFT, CaseStatus.WITHDRAWN})
+
+
+def is_patient_side(user: AnyUser, case: Case) -> bool:
+    """The patient, or the person who sent the case for them."""
+    return access_basis(user, case) in {Basis.OWN, Basis.SENDER}
+
+
+def can_send_message(user: AnyUser, case: Case, *, closed_window_open: bool = False) -> bool:
+    """The patient side or a clinician caring for the case may write on a sent case.
+
+    A closed case takes messages only while `closed_window_open` (the caller knows when it was
+    closed: ADR 0022 — 30 days, and only while a dermatologist is assigned who can read them).
+    """
+    person = _active(user)
+    if person is None or case.state in _NO_MESSAGES:
+        return False
+    if case.state == CaseStatus.CLOSED and not closed_window_open:
+        return False
+    basis = access_basis(person, case)
+    if basis in {Basis.OWN, Basis.SENDER}:
+        return True
+    return person.is_clinical_staff and basis in MESSAGE_CLINIC_BASES
+
+
+def can_attach_message_photos(user: AnyUser, case: Case) -> bool:
+    """The patient side may send photos with a message while the case is open (not closed)."""
+    return (
+        case.state not in _NO_MESSAGES
+        and case.state != CaseStatus.CLOSED
+        and is_patient_side(user, case)
+    )

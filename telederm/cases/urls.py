@@ -12,4 +12,6 @@ urlpatterns = [
     path("<uuid:case_uuid>/summary/", views.summary, name="summary"),
     path("<uuid:case_uuid>/submit/", views.submit, name="submit"),
     path("<uuid:case_uuid>/withdraw/", views.withdraw, name="withdraw"),
+    path("<uuid:case_uuid>/messages/", views.case_messages, name="messages"),
+    path("<uuid:case_uuid>/messages/send/", views.send_message, name="send_message"),
 ]

@@ -9,13 +9,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from telederm.accounts.models import User
 from telederm.audit.services import record_listing
-from telederm.cases import policies, services
+from telederm.cases import messaging, policies, services
 from telederm.cases.forms import (
+    MessageForm,
     OnBehalfQuestionnaireForm,
     QuestionnaireForm,
     ReferralForm,
@@ -170,6 +173,7 @@ def withdraw(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
 def case_detail(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
     person = _person(request)
     case = services.open_case(by=person, case_uuid=case_uuid, request=request)
+    review = getattr(case, "review", None)
     return render(
         request,
         "cases/case_detail.html",
@@ -177,11 +181,89 @@ def case_detail(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
             "case": case,
             "photos": case.photos.ready(),
             "events": case.events.select_related("actor", "actor__organisation"),
-            "review": getattr(case, "review", None),
+            # A review still being drafted is the dermatologist's work, not yet the patient's.
+            "review": review if review is not None and review.signed_at else None,
             "can_edit": policies.can_edit_draft(person, case),
             "can_withdraw": policies.can_withdraw(person, case),
             "version_form": VersionForm(initial={"version": case.version}),
+            "has_self_care_advice": case.messages.filter(kind="self_care").exists(),
+            **message_thread_context(request, case),
         },
+    )
+
+
+def message_thread_context(
+    request: HttpRequest, case: Case, *, next_url: str = "", form: MessageForm | None = None
+) -> dict[str, object]:
+    """What `cases/_messages.html` needs: the thread (its read logged, the other side's messages
+    marked read), the reply form, and where the form returns to (`next_url`, default this page).
+
+    Every page that includes the partial calls this with the case it has opened.
+    """
+    thread = messaging.open_thread(by=_person(request), case=case, request=request)
+    back = safe_next(request, next_url) or request.get_full_path()
+    return {
+        "message_thread": thread,
+        "message_form": form or MessageForm(initial={"next": back}),
+        "message_next": back,
+    }
+
+
+def at_thread(url: str) -> str:
+    """`url` scrolled to the thread, unless it already names a place on its page."""
+    return url if "#" in url else f"{url}#messages"
+
+
+def safe_next(request: HttpRequest, candidate: str | None) -> str:
+    """`candidate` if it is a path on this site, else ""."""
+    if not candidate or not candidate.startswith("/") or candidate.startswith("//"):
+        return ""
+    allowed = url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return candidate if allowed else ""
+
+
+@login_required
+@require_GET
+def case_messages(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
+    """The thread on a page of its own: where notifications and the thread's fallback lead."""
+    person = _person(request)
+    case = services.open_case(by=person, case_uuid=case_uuid, request=request)
+    next_url = safe_next(request, request.GET.get("next"))
+    return render(
+        request,
+        "cases/messages.html",
+        {"case": case, **message_thread_context(request, case, next_url=next_url)},
+    )
+
+
+@login_required
+@require_POST
+def send_message(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
+    """Post a message; back to `next` (if on this site) or the case, at the thread."""
+    person = _person(request)
+    case = services.open_case(by=person, case_uuid=case_uuid, request=request)
+    if not messaging.can_send(person, case):
+        raise PermissionDenied
+    form = MessageForm(request.POST)
+    if form.is_valid():
+        try:
+            messaging.send_message(
+                by=person, case=case, body=form.cleaned_data["body"], request=request
+            )
+        except UserFacingError as exc:
+            form.add_error("body", str(exc))
+        else:
+            messages.success(request, _("Your message was sent."))
+            back = safe_next(request, form.cleaned_data["next"])
+            return redirect(at_thread(back or reverse("cases:detail", args=[case.uuid])))
+    next_url = safe_next(request, request.POST.get("next"))
+    return render(
+        request,
+        "cases/messages.html",
+        {"case": case, **message_thread_context(request, case, next_url=next_url, form=form)},
+        status=400,
     )
 
 
