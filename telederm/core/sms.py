@@ -88,6 +88,22 @@ def is_valid_number(number: str) -> bool:
     return bool(E164.match(number))
 
 
+# Norwegian mobile numbers are 8 digits starting with 4 or 9 (Nkom's numbering plan).
+_NORWEGIAN_MOBILE = re.compile(r"^[49][0-9]{7}$")
+
+
+def normalise_number(raw: str) -> str:
+    """A number as people type it, in E.164: spaces, dashes and brackets go, 00 becomes +, and a
+    Norwegian mobile number without a country code gets +47. "" if it cannot be a mobile number.
+    """
+    number = re.sub(r"[\s().-]", "", raw)
+    if number.startswith("00"):
+        number = "+" + number[2:]
+    if _NORWEGIAN_MOBILE.match(number):
+        number = "+47" + number
+    return number if is_valid_number(number) else ""
+
+
 def send_sms(*, to: str, text: str) -> None:
     """Send `text` to `to` through the configured gateway; invalid numbers are skipped."""
     if not is_valid_number(to):
