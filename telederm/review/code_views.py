@@ -4,6 +4,8 @@ written to the access log."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -20,6 +22,23 @@ FRAGMENT_PARENT = Template("{% block content %}{% endblock %}")
 MAX_QUERY = 100
 FRAGMENT_LIMIT = 20
 PAGE_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Result:
+    """One line of the result list: the code, its title and its category's title (so that
+    "C44.0 Skin of lip" is not read as the benign "D23.0 Skin of lip")."""
+
+    code: codes.Code
+    title: str
+    category: str
+
+
+def _result(code: codes.Code, language: str) -> Result:
+    category = codes.parent(code)
+    return Result(
+        code=code, title=code.title(language), category=category.title(language) if category else ""
+    )
 
 
 @login_required
@@ -48,7 +67,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "query": query,
         "system": system,
         "systems": [(key, codes.SYSTEM_LABELS[key]) for key in codes.SYSTEMS],
-        "results": [(code, code.title(language)) for code in results],
+        "results": [_result(code, language) for code in results],
         "show_nb_note": language.startswith(("nb", "no", "nn")),
         "pickable": is_htmx,
         "parent": FRAGMENT_PARENT if is_htmx else "core/base.html",

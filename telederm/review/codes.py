@@ -33,6 +33,8 @@ CODE_PATTERNS: dict[System, re.Pattern[str]] = {
 _KEPT = frozenset("æøå")
 _WORD = re.compile(r"\w+")
 _CODE_QUERY = re.compile(r"^[A-Z][0-9][0-9A-Z]*$")
+# Shorter query words match only at the start of a word: "ek" inside every "-ekt" is noise.
+MIN_INFIX = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,7 @@ class Code:
 
     def title(self, language: str = "nb") -> str:
         """The title in the reader's language: bokmål for Norwegian, English otherwise."""
-        return self.title_nb if language.lower().startswith(("nb", "no", "nn")) else self.title_en
+        return self.title_nb if _is_nb(language) else self.title_en
 
     @property
     def system_label(self) -> str:
@@ -139,25 +141,48 @@ def lookup(system: str, code: str) -> Code | None:
     return _index().get((system, compact_code(code)))
 
 
-def _title_rank(entry: _Entry, query_words: tuple[str, ...], language: str) -> int | None:
-    """2 if a title starts with the query, 3 if every query word starts a word of one title;
-    the reader's language first (+0), the other after (+2). None if no title matches."""
-    phrase = " ".join(query_words)
-    mine, other = (
-        ((entry.words_nb, entry.folded_nb), (entry.words_en, entry.folded_en))
-        if language.lower().startswith(("nb", "no", "nn"))
-        else ((entry.words_en, entry.folded_en), (entry.words_nb, entry.folded_nb))
-    )
-    best: int | None = None
-    for penalty, (title_words, folded) in ((0, mine), (2, other)):
-        if folded.startswith(phrase):
-            rank = 2 + penalty
-        elif all(any(word.startswith(q) for word in title_words) for q in query_words):
-            rank = 3 + penalty
-        else:
+def _is_nb(language: str) -> bool:
+    return language.lower().startswith(("nb", "no", "nn"))
+
+
+def _match_rank(
+    title_words: tuple[str, ...], folded: str, query_words: tuple[str, ...]
+) -> int | None:
+    """0 if the title starts with the query, 1 if every query word starts a word of the title,
+    2 if every query word at least occurs inside one (Norwegian compounds: "sopp" in "fotsopp",
+    "eksem" in "lyseksem"); None if some word is missing."""
+    if folded.startswith(" ".join(query_words)):
+        return 0
+    rank = 1
+    for q in query_words:
+        if any(word.startswith(q) for word in title_words):
             continue
-        best = rank if best is None else min(best, rank)
-    return best
+        if len(q) >= MIN_INFIX and any(q in word for word in title_words):
+            rank = 2
+            continue
+        return None
+    return rank
+
+
+def _title_rank(entry: _Entry, query_words: tuple[str, ...], language: str) -> int | None:
+    """2–4 for a match in the reader's language (start, word starts, inside words), 5–7 for
+    the same in the other language; None if neither title matches."""
+    mine = (entry.words_nb, entry.folded_nb)
+    other = (entry.words_en, entry.folded_en)
+    if not _is_nb(language):
+        mine, other = other, mine
+    for offset, (title_words, folded) in ((2, mine), (5, other)):
+        rank = _match_rank(title_words, folded, query_words)
+        if rank is not None:
+            return offset + rank
+    return None
+
+
+def parent(code: Code) -> Code | None:
+    """The three-character category of a subcategory ("L40" for "L40.0"), if the list has it."""
+    if "." not in code.code:
+        return None
+    return lookup(code.system, code.code.split(".")[0])
 
 
 def search(
@@ -167,8 +192,9 @@ def search(
     of a title in either language ("atop eks", "psoriasis"), best first.
 
     Ranking: the exact code, then codes starting with the query (shortest first, so "L40"
-    comes before "L40.0"), then titles starting with the query, then titles containing every
-    word of the query as the start of a word; titles in the reader's language before the other.
+    comes before "L40.0"), then titles starting with the query, then titles in which every
+    query word starts a word, then titles in which every query word occurs inside a word;
+    titles in the reader's language before the other. Ties: the shorter code, then code order.
     """
     query = query.strip()
     if not query or limit <= 0:
