@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from pathlib import Path
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -19,13 +25,26 @@ from telederm.cases import policies as case_policies
 from telederm.cases.forms import VersionForm
 from telederm.cases.models import Case, CaseGrant
 from telederm.cases.services import open_case
-from telederm.core import clock
+from telederm.core import calendar, clock
 from telederm.core.errors import UserFacingError
 from telederm.photos import sites
 from telederm.photos.models import Photo
 from telederm.photos.services import lesions_of
 from telederm.review import policies, services
-from telederm.review.forms import AnswerForm, BreakGlassForm, GrantForm
+from telederm.review.forms import (
+    BreakGlassForm,
+    GrantForm,
+    ReviewForm,
+    prescription_formset,
+    prescription_lines,
+)
+from telederm.review.models import Review
+
+# The queue is paged: a page is what a dermatologist reads, and each case shown is logged.
+QUEUE_PAGE_SIZE = 25
+# The secure-message thread is another part's template; the workspace shows it once it exists.
+MESSAGES_TEMPLATE = Path(__file__).resolve().parents[1] / "cases/templates/cases/_messages.html"
+LANGUAGE_NAMES = {"nb": "Norwegian bokmål", "en": "English"}
 
 
 def _clinician(request: HttpRequest) -> User:
@@ -35,13 +54,72 @@ def _clinician(request: HttpRequest) -> User:
     return user
 
 
+def time_left_label(now: dt.datetime, due: dt.datetime | None) -> str:
+    """ "3 h 20 min left", "2 d 4 h left" or "overdue by 45 min", for the queue and the case."""
+    if due is None:
+        return ""
+    left = calendar.time_left(now, due)
+    parts = []
+    if left.days:
+        parts.append(_("%(n)d d") % {"n": left.days})
+    if left.hours or left.days:
+        parts.append(_("%(n)d h") % {"n": left.hours})
+    if not left.days:
+        parts.append(_("%(n)d min") % {"n": left.minutes})
+    span = " ".join(parts)
+    if left.overdue:
+        return _("overdue by %(span)s") % {"span": span}
+    return _("%(span)s left") % {"span": span}
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, min(int(request.GET.get("page", "1")), 10_000))
+    except ValueError:
+        return 1
+
+
 @login_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
+    """The dermatologist's queue: their own cases and the pool, soonest due first, a page at a time.
+
+    Duty nurses work from the triage queue. Queries per page are fixed (one for the page, with
+    patient, sender and assignee joined and whether a draft exists) plus the access-log rows.
+    """
     person = _clinician(request)
-    cases = list(policies.review_queue_for(person)[:200])
+    if policies.is_duty_nurse(person):
+        try:
+            return redirect(reverse("triage:queue"))
+        except NoReverseMatch:  # the triage queue not mounted: show the nurse's cases here
+            pass
+    page = _page_number(request)
+    drafts = Review.objects.filter(case=OuterRef("pk"), signed_at__isnull=True)
+    start = (page - 1) * QUEUE_PAGE_SIZE
+    rows = list(
+        policies.review_queue_for(person)
+        .annotate(has_draft=Exists(drafts))
+        .select_related("created_by__organisation")[start : start + QUEUE_PAGE_SIZE + 1]
+    )
+    has_next = len(rows) > QUEUE_PAGE_SIZE
+    cases = rows[:QUEUE_PAGE_SIZE]
+    now = clock.now()
+    for item in cases:
+        item.time_left = time_left_label(now, item.due_at)  # type: ignore[attr-defined]
     record_listing(actor=person, action="queue.list.view", cases=cases, request=request)
-    return render(request, "review/queue.html", {"cases": cases, "now": clock.now()})
+    return render(
+        request,
+        "review/queue.html",
+        {
+            "cases": cases,
+            "mine": [c for c in cases if c.assigned_to_id == person.pk],
+            "pool": [c for c in cases if c.assigned_to_id != person.pk],
+            "now": now,
+            "page": page,
+            "has_next": has_next,
+            "has_previous": page > 1,
+        },
+    )
 
 
 @login_required
@@ -149,18 +227,58 @@ def _lesion_groups(the_case: Case) -> list[dict[str, object]]:
     return groups
 
 
+def _symptom_checks(the_case: Case) -> list[dict[str, Any]]:
+    """The case's symptom-check results with their reasons in the reader's language."""
+    language = get_language() or "nb"
+    checks = []
+    for check in the_case.symptom_checks.all()[:5]:
+        result = check.result if isinstance(check.result, dict) else {}
+        reasons = []
+        for reason in result.get("reasons", []):
+            text = reason.get("text", "") if isinstance(reason, dict) else str(reason)
+            if isinstance(text, dict):
+                text = text.get(language[:2]) or text.get("en") or next(iter(text.values()), "")
+            reasons.append(str(text))
+        checks.append(
+            {
+                "check": check,
+                "priority": result.get("priority"),
+                "flags": result.get("flags", []),
+                "seven_point": result.get("seven_point"),
+                "reasons": reasons,
+            }
+        )
+    return checks
+
+
 def _render_case(
     request: HttpRequest,
     person: User,
     the_case: Case,
-    form: AnswerForm | None = None,
+    form: ReviewForm | None = None,
     grant_form: GrantForm | None = None,
+    prescriptions: Any = None,
+    status: int | None = None,
 ) -> HttpResponse:
     earlier = [
         (other, case_policies.can_view_case(person, other))
         for other in Case.objects.other_sent_cases_of(the_case).select_related("review")[:20]
     ]
     can_grant = case_policies.can_grant_access(person, the_case)
+    review = (
+        Review.objects.filter(case=the_case)
+        .select_related("referral", "video_request")
+        .prefetch_related("diagnoses", "prescriptions")
+        .first()
+    )
+    can_answer = policies.can_answer(person, the_case) and not (review and review.is_signed)
+    if form is None:
+        form = ReviewForm(initial=ReviewForm.initial_for(review, the_case.version))
+    if prescriptions is None:
+        prescriptions = prescription_formset(review=review)
+    now = clock.now()
+    language = the_case.patient.preferred_language
+    has_errors = bool(form.errors) or bool(grant_form and grant_form.errors)
     return render(
         request,
         "review/case.html",
@@ -170,18 +288,33 @@ def _render_case(
             "lesions": _lesion_groups(the_case),
             "events": the_case.events.select_related("actor"),
             "earlier_cases": earlier,
-            "review": getattr(the_case, "review", None),
+            "review": review,
             "can_take": policies.can_take_for_review(person, the_case),
-            "can_answer": policies.can_answer(person, the_case),
+            "can_answer": can_answer,
             "version_form": VersionForm(initial={"version": the_case.version}),
-            "form": form or AnswerForm(initial={"version": the_case.version}),
+            "form": form,
+            "prescriptions": prescriptions,
             "can_grant": can_grant,
             "grants": the_case.grants.active().select_related("grantee") if can_grant else [],
             "grant_form": grant_form or GrantForm(),
-            "now": clock.now(),
+            "now": now,
+            "time_left": time_left_label(now, the_case.due_at) if the_case.due_at else "",
+            "symptom_checks": _symptom_checks(the_case),
+            "triage_notes": the_case.triage_notes.select_related("author"),
+            "has_messages": MESSAGES_TEMPLATE.exists(),
+            "patient_language": LANGUAGE_NAMES.get(language, language),
+            "has_code_search": _has_code_search(),
         },
-        status=400 if (form and form.errors) or (grant_form and grant_form.errors) else 200,
+        status=status or (400 if has_errors else 200),
     )
+
+
+def _has_code_search() -> bool:
+    try:
+        reverse("review:code_search")
+    except NoReverseMatch:
+        return False
+    return True
 
 
 @login_required
@@ -208,23 +341,42 @@ def take(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
 @login_required
 @require_POST
 def answer(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
+    """The workspace's form: "Save draft" (action=save) or "Sign and send" (action=sign)."""
     person = _clinician(request)
     the_case = open_case(by=person, case_uuid=case_uuid, request=request)
-    form = AnswerForm(request.POST)
-    if not form.is_valid():
-        return _render_case(request, person, the_case, form)
+    if not policies.can_answer(person, the_case):
+        raise PermissionDenied
+    form = ReviewForm(request.POST)
+    prescriptions = prescription_formset(request.POST)
+    if not (form.is_valid() and prescriptions.is_valid()):
+        if not form.errors:
+            form.add_error(None, _("Check the prescription lines."))
+        return _render_case(request, person, the_case, form, prescriptions=prescriptions)
+    signing = request.POST.get("action") == "sign"
+    kwargs: dict[str, Any] = {
+        "by": person,
+        "case": the_case,
+        "expected_version": form.cleaned_data["version"],
+        "diagnoses": form.diagnoses(),
+        "prescriptions": prescription_lines(prescriptions),
+        "referral": form.referral(),
+        "video_reason": form.cleaned_data["video_reason"],
+        "request": request,
+        **form.fields_for_service(),
+    }
     try:
-        services.answer_case(
-            by=person,
-            case=the_case,
-            expected_version=form.cleaned_data["version"],
-            assessment=form.cleaned_data["assessment"],
-            diagnosis=form.cleaned_data["diagnosis"],
-            advice=form.cleaned_data["advice"],
-            request=request,
-        )
+        if signing:
+            review = services.sign_review(info_request=form.cleaned_data["info_request"], **kwargs)
+        else:
+            services.save_draft(**kwargs)
     except UserFacingError as exc:
         form.add_error(None, str(exc))
-        return _render_case(request, person, the_case, form)
-    messages.success(request, _("The answer has been sent."))
+        return _render_case(request, person, the_case, form, prescriptions=prescriptions)
+    if not signing:
+        messages.success(request, _("Draft saved. Only you can see it."))
+        return redirect(reverse("review:case", args=[the_case.uuid]) + "#write-heading")
+    if review.outcome == Review.Outcome.MORE_INFO:
+        messages.success(request, _("Your question has been sent. The case waits for the reply."))
+    else:
+        messages.success(request, _("The answer has been signed and sent."))
     return redirect("review:queue")
