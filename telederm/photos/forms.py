@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from telederm.cases.forms import MessageForm
 from telederm.photos import sites
 from telederm.photos.models import Lesion, Photo
 
@@ -50,3 +53,29 @@ class PhotoUploadForm(forms.Form):
         help_text=_("Take it in daylight, without flash, and hold the phone still."),
         widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
     )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one `<input type=file multiple>`; an empty list when none is chosen."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        items = data if isinstance(data, list | tuple) else [data]
+        return [super(MultipleFileField, self).clean(item, initial) for item in items if item]
+
+
+class MessageWithPhotosForm(MessageForm):
+    """A message from the patient side, with photos of one kind and one spot (all optional)."""
+
+    photos = MultipleFileField(label=_("Photos"), required=False)
+    kind = forms.ChoiceField(
+        label=_("Kind of photo"), choices=Photo.Kind.choices, initial=Photo.Kind.OVERVIEW
+    )
+    lesion = forms.CharField(required=False, max_length=36)

@@ -15,5 +15,6 @@ urlpatterns = [
     ),
     path("<uuid:case_uuid>/lesions/<uuid:lesion_uuid>/compare/", views.compare, name="compare"),
     path("<uuid:case_uuid>/photos/<uuid:photo_uuid>/remove/", views.remove, name="remove"),
+    path("<uuid:case_uuid>/messages/photos/", views.message_reply, name="message_reply"),
     path("<uuid:case_uuid>/photos/<uuid:photo_uuid>/<str:size>.jpg", views.image, name="image"),
 ]

@@ -17,13 +17,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from telederm.accounts.models import User
+from telederm.cases import messaging
 from telederm.cases import policies as case_policies
 from telederm.cases.models import Case
 from telederm.cases.services import open_case
+from telederm.cases.views import at_thread, message_thread_context, safe_next
 from telederm.core.errors import UserFacingError
 from telederm.core.forms import posted, posted_files
-from telederm.photos import services, sites
-from telederm.photos.forms import LesionForm, PhotoUploadForm
+from telederm.photos import message_photos, services, sites
+from telederm.photos.forms import LesionForm, MessageWithPhotosForm, PhotoUploadForm
 from telederm.photos.models import Lesion, Photo
 from telederm.photos.processing import PhotoRejected
 
@@ -350,3 +352,63 @@ def _first_pair(photos: list[Photo]) -> dict[str, int]:
     kind = photos[newest].kind
     oldest = next(i for i, photo in enumerate(photos) if photo.kind == kind)
     return {"pick_a": oldest if oldest != newest else 0, "pick_b": newest}
+
+
+@login_required
+@require_POST
+def message_reply(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
+    """A message from the patient side with photos (the thread's form without JavaScript).
+
+    The photos are checked in this request, as on the photo page, so that a refusal and its
+    "take it again" advice are on the next page.
+    """
+    person = _person(request)
+    case = open_case(by=person, case_uuid=case_uuid, request=request)
+    if not messaging.can_send(person, case):
+        raise PermissionDenied
+    form = MessageWithPhotosForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            _message, photos = message_photos.send_message_with_photos(
+                by=person,
+                case=case,
+                body=form.cleaned_data["body"],
+                files=form.cleaned_data["photos"],
+                kind=form.cleaned_data["kind"],
+                lesion_uuid=form.cleaned_data["lesion"],
+                request=request,
+            )
+        except UserFacingError as exc:
+            form.add_error(None, str(exc))
+        else:
+            checked = [
+                services.process_photo(photo_uuid=photo.uuid) if photo.is_pending else photo
+                for photo in photos
+            ]
+            refused = [photo for photo in checked if photo.is_rejected]
+            if refused:
+                messages.error(
+                    request,
+                    _("Your message was sent, but a photo could not be used: %(why)s")
+                    % {"why": refused[0].rejection_text},
+                )
+            else:
+                messages.success(request, _("Your message was sent."))
+            back = safe_next(request, form.cleaned_data["next"])
+            return redirect(at_thread(back or reverse("cases:detail", args=[case.uuid])))
+    photo_errors = [
+        str(error)
+        for name in ("photos", "kind", "lesion", "__all__")
+        for error in form.errors.get(name, [])
+    ]
+    next_url = safe_next(request, request.POST.get("next"))
+    return render(
+        request,
+        "cases/messages.html",
+        {
+            "case": case,
+            **message_thread_context(request, case, next_url=next_url, form=form),
+            "message_photo_errors": photo_errors,
+        },
+        status=400,
+    )
