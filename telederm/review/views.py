@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
@@ -22,6 +21,7 @@ from telederm.accounts.models import User
 from telederm.audit.services import record_listing
 from telederm.cases import access
 from telederm.cases import policies as case_policies
+from telederm.cases import views as case_views
 from telederm.cases.forms import VersionForm
 from telederm.cases.models import Case, CaseGrant
 from telederm.cases.services import open_case
@@ -42,8 +42,6 @@ from telederm.review.models import Review
 
 # The queue is paged: a page is what a dermatologist reads, and each case shown is logged.
 QUEUE_PAGE_SIZE = 25
-# The secure-message thread is another part's template; the workspace shows it once it exists.
-MESSAGES_TEMPLATE = Path(__file__).resolve().parents[1] / "cases/templates/cases/_messages.html"
 LANGUAGE_NAMES = {"nb": "Norwegian bokmål", "en": "English"}
 
 
@@ -301,7 +299,10 @@ def _render_case(
             "time_left": time_left_label(now, the_case.due_at) if the_case.due_at else "",
             "symptom_checks": _symptom_checks(the_case),
             "triage_notes": the_case.triage_notes.select_related("author"),
-            "has_messages": MESSAGES_TEMPLATE.exists(),
+            # The secure-message thread (its read is logged as case.messages.view).
+            **case_views.message_thread_context(
+                request, the_case, next_url=reverse("review:case", args=[the_case.uuid])
+            ),
             "patient_language": LANGUAGE_NAMES.get(language, language),
             "has_code_search": _has_code_search(),
         },

@@ -261,3 +261,21 @@ def test_the_code_search_is_for_the_clinic(
     sign_in(client, request.getfixturevalue(persona))
     response = client.get(reverse("review:code_search"), {"q": "psoriasis"})
     assert response.status_code == status
+
+
+def test_the_workspace_shows_the_message_thread_and_logs_reading_it(
+    client: Client, taken: Case, dermatologist: User, patient_user: User
+) -> None:
+    Message.objects.create(
+        case=taken, author=patient_user, from_clinic=False, body="It itches more at night."
+    )
+    body = sign_in(client, dermatologist).get(url("case", taken)).content.decode()
+    assert "It itches more at night." in body
+    assert "Write to the patient" in body
+    actions = set(
+        AccessEvent.objects.filter(actor=dermatologist, case_uuid=taken.uuid).values_list(
+            "action", flat=True
+        )
+    )
+    assert {"case.view", "case.messages.view"} <= actions
+    assert Message.objects.get().read_at is not None, "the clinic has read it"
