@@ -92,6 +92,8 @@ class _Entry:
     words_nb: tuple[str, ...]
     folded_en: str
     folded_nb: str
+    # Both folded titles in one string: a quick substring test skips most rows before ranking.
+    haystack: str
 
 
 def _read(system: System) -> list[Code]:
@@ -120,6 +122,7 @@ def _entries() -> tuple[_Entry, ...]:
             words_nb=words(code.title_nb),
             folded_en=" ".join(words(code.title_en)),
             folded_nb=" ".join(words(code.title_nb)),
+            haystack=" ".join(words(code.title_nb)) + " | " + " ".join(words(code.title_en)),
         )
         for system in SYSTEMS
         for code in _read(system)
@@ -212,7 +215,7 @@ def search(
         rank: int | None = None
         if is_code and entry.key.startswith(key):
             rank = 0 if entry.key == key else 1
-        elif query_words:
+        elif query_words and all(q in entry.haystack for q in query_words):
             rank = _title_rank(entry, query_words, language)
         if rank is not None:
             ranked.append((rank, len(entry.key), code.system, entry.key, code))
