@@ -159,7 +159,7 @@ class Assessment:
 
 @dataclass(frozen=True)
 class Answers:
-    age_years: int
+    age_years: int | None
     values: Mapping[str, Any]
 
     def get(self, key: str) -> Any:
@@ -186,21 +186,23 @@ def validate(data: object) -> Answers:
         problems.append(f"unknown top-level field {key!r}")
     if data.get("format") != FORMAT:
         problems.append(f"'format' must be {FORMAT!r}")
-    raw_age = data.get(AGE)
-    age = raw_age if isinstance(raw_age, int) and _is_int(raw_age) else None
-    if AGE not in data:
-        problems.append(f"{AGE!r} is required")
-    elif age is None or not 0 <= age <= MAX_AGE:
-        problems.append(f"{AGE!r} must be a whole number from 0 to {MAX_AGE}")
-        age = None
     values = data.get("answers")
     if not isinstance(values, Mapping):
         problems.append("'answers' must be an object of question id to answer")
-        raise InvalidAnswers(problems)
-    problems.extend(answer_problems(values, age))
+        values = {}
+    raw_age = data.get(AGE)
+    age = raw_age if isinstance(raw_age, int) and _is_int(raw_age) else None
+    if raw_age is None:
+        # Like every other answer, the age is not needed once a red flag sends the person on.
+        if not has_red_flag(values):
+            problems.append(f"{AGE!r} is required")
+    elif age is None or not 0 <= age <= MAX_AGE:
+        problems.append(f"{AGE!r} must be a whole number from 0 to {MAX_AGE}")
+        age = None
+    if isinstance(data.get("answers"), Mapping):
+        problems.extend(answer_problems(values, age))
     if problems:
         raise InvalidAnswers(problems)
-    assert isinstance(age, int)
     return Answers(age_years=age, values=dict(values))
 
 

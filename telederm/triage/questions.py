@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 BOOL = "bool"
 CHOICE = "choice"
@@ -30,10 +32,10 @@ Condition = Mapping[str, Any]
 class Question:
     id: str
     kind: str
-    label: Promise
+    label: StrOrPromise
     step: str
-    choices: tuple[tuple[str, Promise], ...] = ()
-    help: Promise | str = ""
+    choices: tuple[tuple[str, StrOrPromise], ...] = ()
+    help: StrOrPromise = ""
     # Asked (and then required) only when this condition holds on the answers given so far.
     ask_if: Condition | None = None
     is_red_flag: bool = False
@@ -111,11 +113,11 @@ _MOLE = {"q": "problem", "eq": "mole"}
 _ANY_TREATMENT = {"q": "treatment_tried", "ne": "none"}
 
 
-def _flag(qid: str, label: Promise, step: str, help: Promise | str = "") -> Question:
+def _flag(qid: str, label: StrOrPromise, step: str, help: StrOrPromise = "") -> Question:
     return Question(id=qid, kind=BOOL, label=label, step=step, help=help, is_red_flag=True)
 
 
-def _mole(qid: str, label: Promise, help: Promise | str = "") -> Question:
+def _mole(qid: str, label: StrOrPromise, help: StrOrPromise = "") -> Question:
     return Question(id=qid, kind=BOOL, label=label, step="details", help=help, ask_if=_MOLE)
 
 
@@ -270,7 +272,7 @@ RED_FLAGS: tuple[str, ...] = tuple(q.id for q in QUESTIONS if q.is_red_flag)
 
 # The screens, in order: a few questions each, red flags first. `age_years` (a top-level field of
 # the answer format) is asked on the "problem" screen.
-STEPS: tuple[tuple[str, Promise], ...] = (
+STEPS: tuple[tuple[str, StrOrPromise], ...] = (
     ("red_flags_1", _("First, some urgent signs")),
     ("red_flags_2", _("A few more urgent signs")),
     ("problem", _("About you and the problem")),

@@ -108,8 +108,10 @@ def test_numbers_are_whole_and_in_range(weeks: object) -> None:
     assert len(problems) == 1 and problems[0].startswith("'treatment_weeks': must be")
 
 
-def test_one_red_flag_is_enough_to_judge() -> None:
-    result = engine.assess(document(rf_non_blanching_unwell=True))
+def test_one_red_flag_is_enough_to_judge_even_without_the_age() -> None:
+    result = engine.assess(
+        {"format": engine.FORMAT, "age_years": None, "answers": {"rf_non_blanching_unwell": True}}
+    )
     assert result.disposition == "emergency"
     assert result.call == "113"
     assert result.flags == ("escalate",)
