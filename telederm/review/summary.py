@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -248,13 +249,24 @@ class StaticOnlyFetcher(URLFetcher):
         relative = unquote(urlsplit(url).path[len(urlsplit(prefix).path) :])
         if not relative or ".." in relative.split("/"):
             raise ValueError(f"refused to fetch {url!r}")
-        found = finders.find(relative)
-        if not found or isinstance(found, list):
+        found = _static_path(relative)
+        if found is None:
             raise ValueError(f"no static file {relative!r}")
         mime_type = mimetypes.guess_type(relative)[0] or "application/octet-stream"
         with open(found, "rb") as handle:
             body = handle.read()
         return URLFetcherResponse(url, body=body, headers={"Content-Type": mime_type})
+
+
+def _static_path(relative: str) -> str | None:
+    """The file behind a static URL: collected (hashed names in production) or in an app."""
+    try:
+        if staticfiles_storage.exists(relative):
+            return str(staticfiles_storage.path(relative))
+    except NotImplementedError:  # a storage with no local files
+        pass
+    found = finders.find(relative)
+    return found if isinstance(found, str) else None
 
 
 def render_pdf(summary: Summary, *, context: dict[str, Any]) -> bytes:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -247,3 +249,16 @@ def test_the_short_answer_path_gives_a_summary_too(
     result = summary.build_summary(case)
     assert result is not None
     assert result.guides == () and result.advice == "Keep an eye on it."
+
+
+def test_the_pdf_finds_collected_static_files_with_hashed_names(
+    settings: Any, tmp_path: Path
+) -> None:
+    # In production `{% static %}` gives a hashed name that only exists under STATIC_ROOT.
+    (tmp_path / "review").mkdir()
+    (tmp_path / "review" / "print.0123abcd.css").write_text("@page { size: A4 }")
+    settings.STATIC_ROOT = tmp_path
+    response = summary.StaticOnlyFetcher().fetch(
+        "https://telederm.invalid/static/review/print.0123abcd.css"
+    )
+    assert response.read() == b"@page { size: A4 }"
