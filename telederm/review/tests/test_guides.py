@@ -99,3 +99,11 @@ def test_rendering_keeps_only_the_small_tag_set() -> None:
 def test_plain_text_of_a_guide_has_no_markup() -> None:
     text = guides.get("hives", "en").text
     assert "<" not in text and "113" in text
+
+
+def test_the_slugs_others_store_are_the_librarys() -> None:
+    # Reviews and self-care messages check slugs against their own lists; all must agree.
+    from telederm.review.services import GUIDE_SLUGS as REVIEW_SLUGS
+    from telederm.triage.messages import GUIDE_SLUGS as TRIAGE_SLUGS
+
+    assert set(guides.SLUGS) == set(REVIEW_SLUGS) == set(TRIAGE_SLUGS)
