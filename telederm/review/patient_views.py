@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from telederm.accounts.models import User
 from telederm.audit.services import record
+from telederm.cases import access
 from telederm.cases import policies as case_policies
 from telederm.cases.models import Case
 from telederm.cases.services import open_case
@@ -94,12 +95,17 @@ def summary_pdf(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
             "guide_links": _guide_links(request, the_summary, absolute=True),
         },
     )
+    # open_case logged the read; the download gets an entry of its own, with the same basis, so
+    # the patient's access log shows who took a copy away.
+    basis, reason = access.access_for_log(person, case) or ("", "")
     record(
         actor=person,
         action="case.summary.download",
         patient=case.patient,
         case=case,
         request=request,
+        basis=basis,
+        reason=reason,
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{the_summary.filename}"'

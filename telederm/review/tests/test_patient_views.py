@@ -106,7 +106,8 @@ def test_the_patient_downloads_the_pdf(
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
     assert "Hand eczema" in text and "Keep an eye on it." in text
     assert "Clinical note for the GP" not in text
-    assert [e.actor_id for e in _logged(case, "case.summary.download")] == [patient_user.pk]
+    downloads = _logged(case, "case.summary.download")
+    assert [(e.actor_id, e.basis) for e in downloads] == [(patient_user.pk, "own")]
     assert [e.actor_id for e in _logged(case, "case.view")] == [patient_user.pk]
 
 
