@@ -187,7 +187,8 @@ def case_detail(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
             "can_withdraw": policies.can_withdraw(person, case),
             "version_form": VersionForm(initial={"version": case.version}),
             "has_self_care_advice": case.messages.filter(kind="self_care").exists(),
-            **message_thread_context(request, case),
+            # A draft has no thread yet: nothing to show, and no read to log.
+            **({} if case.is_draft else message_thread_context(request, case)),
         },
     )
 

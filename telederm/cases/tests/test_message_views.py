@@ -149,3 +149,11 @@ def test_a_draft_review_is_not_shown_to_the_patient(
     page = client.get(reverse("cases:detail", args=[case.uuid])).content.decode()
     assert "The dermatologist's answer" not in page
     assert "Read the answer summary" not in page
+
+
+def test_a_draft_has_no_thread(client: Client, make_case: MakeCase, patient_user: User) -> None:
+    case = make_case()
+    sign_in(client, patient_user)
+    page = client.get(reverse("cases:detail", args=[case.uuid])).content.decode()
+    assert 'id="messages"' not in page
+    assert not AccessEvent.objects.filter(action="case.messages.view").exists()
