@@ -88,8 +88,9 @@ def test_closed_and_answered_cases_raise_nothing(make_case: MakeCase, duty_nurse
 
 
 def test_alarms_reach_nurses_and_coordinators_without_details(
-    make_case: MakeCase, duty_nurse: User, coordinator: User
+    make_case: MakeCase, duty_nurse: User, coordinator: User, settings: Any
 ) -> None:
+    settings.TELEDERM_PERIODIC_TASKS = ["telederm.triage.tasks.check_clocks"]
     case = make_case(submit=True, complaint="A bleeding mole")
     assert case.due_at is not None
     call_command("worker", batch=True, interval=0.01)
