@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import markdown
+import markdown  # type: ignore[import-untyped]  # no stubs; one call, str in and out
 import nh3
 
 GUIDE_DIR = Path(__file__).resolve().parent / "guides"
@@ -83,12 +83,6 @@ class Guide:
             (int(level), nh3.clean(text, tags=set()))
             for level, text in _HEADING.findall(self.body_html)
         )
-
-    @property
-    def text(self) -> str:
-        """The body as plain text (for the PDF's appendix and for search)."""
-        plain = nh3.clean(re.sub(r"</(p|li|h2|h3)>", "\n", self.body_html), tags=set())
-        return re.sub(r"\n{3,}", "\n\n", plain).strip()
 
 
 def normalise_language(language: str | None) -> str:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from telederm.review import guides
 
@@ -96,9 +99,18 @@ def test_rendering_keeps_only_the_small_tag_set() -> None:
     assert "<h2>Heading</h2>" in html and "<em>em</em>" in html
 
 
-def test_plain_text_of_a_guide_has_no_markup() -> None:
-    text = guides.get("hives", "en").text
-    assert "<" not in text and "113" in text
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("<>/=\"' abcdefhjklmnoprstuvwxyz:()[]!*#-\n")), max_size=200
+    )
+)
+def test_nothing_rendered_can_carry_script_or_remote_content(text: str) -> None:
+    html = guides.render(text + "<script>x</script><img src=x onerror=y>").lower()
+    assert "<script" not in html and "<img" not in html and "onerror" not in html
+    for tag in re.findall(r"<([a-z0-9]+)([^>]*)>", html):
+        assert tag[0] in guides.ALLOWED_TAGS
+        assert set(re.findall(r'\s([a-z-]+)="', tag[1])) <= {"href", "rel"}
 
 
 def test_the_slugs_others_store_are_the_librarys() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -200,3 +201,20 @@ def test_the_summary_cannot_be_posted_to(
     case = _answered(make_case, dermatologist)
     sign_in(client, patient_user)
     assert client.post(reverse("answers:summary", args=[case.uuid])).status_code == 405
+
+
+@pytest.mark.django_db
+def test_a_guide_not_yet_translated_says_so(
+    client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "nb").mkdir()
+    (tmp_path / "nb" / "acne.md").write_text(
+        "---\ntitle: Kviser\nsummary: Om kviser.\nreviewed: 2026-01-02\n"
+        "sources:\n  - NEL\n---\n## Hva det er\n\nTekst.\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(guides, "GUIDE_DIR", tmp_path)
+    response = client.get(reverse("answers:guide", args=["acne"]))
+    assert response.status_code == 200
+    assert "Kviser" in response.text and '<article class="guide" lang="nb">' in response.text
+    assert "has not been written in your language yet" in response.text
