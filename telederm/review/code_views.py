@@ -35,10 +35,15 @@ class Result:
 
 
 def _result(code: codes.Code, language: str) -> Result:
+    # WHO's English subcategory titles can be bare ("Skin of lip"), so the category is shown
+    # beside them unless the title already says it; only a confirmed title is shown (most bokmål
+    # category titles are not, and the Norwegian subcategory texts name their category anyway).
+    title = code.title(language)
     category = codes.parent(code)
-    return Result(
-        code=code, title=code.title(language), category=category.title(language) if category else ""
-    )
+    if category is None or (codes.is_nb(language) and not category.nb_verified):
+        return Result(code=code, title=title, category="")
+    said = codes.fold(category.title(language)) in codes.fold(title)  # "Psoriasis vulgaris"
+    return Result(code=code, title=title, category="" if said else category.title(language))
 
 
 @login_required
@@ -68,7 +73,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "system": system,
         "systems": [(key, codes.SYSTEM_LABELS[key]) for key in codes.SYSTEMS],
         "results": [_result(code, language) for code in results],
-        "show_nb_note": language.startswith(("nb", "no", "nn")),
+        "show_nb_note": codes.is_nb(language),
         "pickable": is_htmx,
         "parent": FRAGMENT_PARENT if is_htmx else "core/base.html",
     }

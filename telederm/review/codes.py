@@ -51,7 +51,7 @@ class Code:
 
     def title(self, language: str = "nb") -> str:
         """The title in the reader's language: bokmål for Norwegian, English otherwise."""
-        return self.title_nb if _is_nb(language) else self.title_en
+        return self.title_nb if is_nb(language) else self.title_en
 
     @property
     def system_label(self) -> str:
@@ -144,7 +144,8 @@ def lookup(system: str, code: str) -> Code | None:
     return _index().get((system, compact_code(code)))
 
 
-def _is_nb(language: str) -> bool:
+def is_nb(language: str) -> bool:
+    """Whether a language code means Norwegian, which reads the bokmål titles."""
     return language.lower().startswith(("nb", "no", "nn"))
 
 
@@ -172,7 +173,7 @@ def _title_rank(entry: _Entry, query_words: tuple[str, ...], language: str) -> i
     the same in the other language; None if neither title matches."""
     mine = (entry.words_nb, entry.folded_nb)
     other = (entry.words_en, entry.folded_en)
-    if not _is_nb(language):
+    if not is_nb(language):
         mine, other = other, mine
     for offset, (title_words, folded) in ((2, mine), (5, other)):
         rank = _match_rank(title_words, folded, query_words)

@@ -90,3 +90,24 @@ def test_searching_codes_writes_no_access_log_entry(client: Client, dermatologis
 def test_posting_is_not_allowed(client: Client, dermatologist: User) -> None:
     sign_in(client, dermatologist)
     assert client.post(URL, {"q": "L40"}).status_code == 405
+
+
+def test_bare_english_titles_show_their_category(client: Client, dermatologist: User) -> None:
+    sign_in(client, dermatologist)
+    html = client.get(URL, {"q": "C44.0"}, **HTMX).content.decode()
+    assert "Skin of lip" in html
+    assert "Other malignant neoplasms of skin" in html
+
+
+def test_bokmal_titles_and_the_unconfirmed_ones_are_marked(
+    client: Client, dermatologist: User
+) -> None:
+    sign_in(client, dermatologist)
+    client.cookies["django_language"] = "nb"
+    html = client.get(URL, {"q": "L40", "system": "icd10"}, **HTMX).content.decode()
+    assert 'data-code-title="Psoriasis vulgaris"' in html
+    assert 'data-code-title="Generalisert pustuløs psoriasis"' in html
+    # L40's bokmål title is ours, not the list's: it says so, once, and is not shown as the
+    # category of its subcategories.
+    assert html.count("data-unconfirmed-title") == 1
+    assert "(Psoriasis)" not in html
