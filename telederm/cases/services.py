@@ -232,11 +232,10 @@ def transition_case(
 def due_time(*, priority: str, start: dt.datetime) -> dt.datetime:
     """When the clinic must have answered, by the priority's clock (settings), from `start`."""
     rule = settings.TELEDERM_PRIORITY_CLOCKS[priority]
-    return calendar.due_after(
-        start,
-        calendar.PriorityClock(hours=float(rule["hours"]), counting=rule["counting"]),
-        opening_hours(),
+    clock_rule = calendar.PriorityClock(
+        hours=float(str(rule["hours"])), counting=str(rule["counting"])
     )
+    return calendar.due_after(start, clock_rule, opening_hours())
 
 
 def opening_hours() -> calendar.WorkingHours:

@@ -8,7 +8,7 @@ from django.test import Client
 from conftest import sign_in
 from telederm.accounts.models import User
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("telederm.accounts.tests.urls")]
+pytestmark = pytest.mark.django_db
 
 URL = "/account/notifications/"
 
