@@ -383,7 +383,7 @@ def resolve_escalation(
     case = _lock(case, expected_version)
     _refuse_unless(policies.can_resolve_escalation(by, case), by, case)
     now = clock.now()
-    case.claimed_by = None
+    # The nurse keeps her claim: the case she handled is not "unowned" while it waits for review.
     if send_to_review:
         case.priority = Case.Priority.URGENT
         case.due_at = due_time(priority=Case.Priority.URGENT, start=now)
