@@ -117,8 +117,10 @@ def _flag(qid: str, label: StrOrPromise, step: str, help: StrOrPromise = "") -> 
     return Question(id=qid, kind=BOOL, label=label, step=step, help=help, is_red_flag=True)
 
 
-def _mole(qid: str, label: StrOrPromise, help: StrOrPromise = "") -> Question:
-    return Question(id=qid, kind=BOOL, label=label, step="details", help=help, ask_if=_MOLE)
+def _mole(
+    qid: str, label: StrOrPromise, help: StrOrPromise = "", step: str = "details"
+) -> Question:
+    return Question(id=qid, kind=BOOL, label=label, step=step, help=help, ask_if=_MOLE)
 
 
 QUESTIONS: tuple[Question, ...] = (
@@ -199,9 +201,13 @@ QUESTIONS: tuple[Question, ...] = (
         _("Is it 7 mm or more across at its widest?"),
         _("About the width of a pencil's rubber end or more."),
     ),
-    _mole("mole_inflamed", _("Is it red or swollen around it?")),
-    _mole("mole_oozing", _("Does it ooze, weep or crust?")),
-    _mole("mole_sensation", _("Does it itch, tingle or feel different than before?")),
+    _mole("mole_inflamed", _("Is it red or swollen around it?"), step="details_more"),
+    _mole("mole_oozing", _("Does it ooze, weep or crust?"), step="details_more"),
+    _mole(
+        "mole_sensation",
+        _("Does it itch, tingle or feel different than before?"),
+        step="details_more",
+    ),
     # Spots, growths and sores that could be skin cancer.
     Question(
         id="bleeds",
@@ -278,6 +284,7 @@ STEPS: tuple[tuple[str, StrOrPromise], ...] = (
     ("problem", _("About you and the problem")),
     ("course", _("How it has developed")),
     ("details", _("A few details")),
+    ("details_more", _("A few more details")),
     ("impact", _("How it affects you, and what you have tried")),
 )
 STEP_IDS: tuple[str, ...] = tuple(step for step, _title in STEPS)

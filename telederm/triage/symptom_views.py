@@ -116,6 +116,7 @@ def _render_step(
             "number": steps.index(step) + 1,
             "total": len(steps),
             "is_first": step == questions.STEP_IDS[0],
+            "is_last": step == questions.STEP_IDS[-1],
             "is_red_flags": step.startswith("red_flags"),
             "state": state.dumps(),
             "for_case": state.case_uuid is not None,

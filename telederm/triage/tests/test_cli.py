@@ -105,3 +105,20 @@ def test_the_real_command_prints_json_and_exits_0() -> None:
     # A vignette file wraps its answers, so as a whole it is not an answer document.
     assert done.returncode == 2
     assert "unknown top-level field 'description'" in done.stderr
+
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "triage-assess.md"
+
+
+def test_the_documented_example_prints_what_the_doc_shows() -> None:
+    # Tested docs: the first two JSON blocks are the example answers and their result.
+    blocks = DOC.read_text(encoding="utf-8").split("```json\n")[1:3]
+    answers, shown = (json.loads(block.split("```")[0]) for block in blocks)
+    assert assess("-", stdin=json.dumps(answers)) == shown
+
+
+def test_every_question_is_in_the_doc() -> None:
+    from telederm.triage.questions import QUESTIONS
+
+    text = DOC.read_text(encoding="utf-8")
+    assert [q.id for q in QUESTIONS if f"| `{q.id}` |" not in text] == []

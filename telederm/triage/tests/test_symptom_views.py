@@ -45,11 +45,9 @@ MOLE_SCREENS = (
         "mole_irregular_shape": "yes",
         "mole_irregular_colour": "no",
         "mole_diameter_7mm": "no",
-        "mole_inflamed": "no",
-        "mole_oozing": "no",
-        "mole_sensation": "no",
         "bleeds": "no",
     },
+    {"mole_inflamed": "no", "mole_oozing": "no", "mole_sensation": "no"},
     {"impact": "mild", "treatment_tried": "none"},
 )
 
@@ -258,3 +256,36 @@ def test_the_result_is_in_bokmaal_with_the_rules_own_texts(client: Client) -> No
     client.cookies["django_language"] = "nb"
     response = walk(client, {**RED_1, "rf_non_blanching_unwell": "yes"})
     assert "Ring 113 nå" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_gp_checks_and_refers_the_patient_the_way_cases_new_does(
+    client: Client, gp: User
+) -> None:
+    from conftest import synthetic_number
+
+    sign_in(client, gp)
+    response = walk(client, *MOLE_SCREENS)
+    check = SymptomCheck.objects.get()
+    assert check.created_by == gp and check.patient is None
+    url = reverse("symptoms:new_case", args=[check.uuid])
+    form = client.get(url)
+    assert "patient_identifier" in form.context["form"].fields
+    response = client.post(
+        url,
+        {
+            "patient_identifier": synthetic_number(1960, 5, 17),
+            "patient_name": "Ola Nordmann",
+            "complaint": "A mole that has grown",
+            "body_site": "back",
+            "onset": "months",
+            "change": "growing",
+            "itch": "none",
+            "pain": "none",
+            "patient_consents": "on",
+        },
+    )
+    case = Case.objects.get()
+    assert response["Location"] == reverse("photos:manage", args=[case.uuid])
+    assert case.created_by == gp and case.patient.full_name == "Ola Nordmann"
+    assert case.pathway == "pk_melanoma"
