@@ -139,9 +139,10 @@ def _field(question: questions.Question, current: Any) -> forms.Field:
         return forms.ChoiceField(
             label=question.label,
             choices=YES_NO,
-            widget=forms.RadioSelect(attrs={"class": "yes-no"}),
+            widget=forms.RadioSelect,
             help_text=help_text,
             initial=initial,
+            error_messages={"required": _("Choose yes or no.")},
         )
     if question.kind == CHOICE:
         widget: type[forms.Widget] = forms.RadioSelect
@@ -155,6 +156,7 @@ def _field(question: questions.Question, current: Any) -> forms.Field:
             widget=widget,
             help_text=help_text,
             initial=current,
+            error_messages={"required": _("Choose one of the answers.")},
         )
     assert question.kind == INT
     return forms.IntegerField(
