@@ -18,14 +18,18 @@ from telederm.cases import policies as case_policies
 from telederm.cases.models import Case
 from telederm.cases.services import open_case
 from telederm.review import guides, policies
-from telederm.review.summary import Summary, build_summary, render_pdf
+from telederm.review.summary import Summary, build_summary, emergency_line, render_pdf
 
 
 @require_GET
 def guide_list(request: HttpRequest) -> HttpResponse:
     # Public: the guides are general advice with no patient data, so no sign-in and no access log.
     language = guides.normalise_language(get_language())
-    return render(request, "review/guide_list.html", {"guides": guides.all_guides(language)})
+    return render(
+        request,
+        "review/guide_list.html",
+        {"guides": guides.all_guides(language), "emergency": emergency_line()},
+    )
 
 
 @require_GET
@@ -34,7 +38,7 @@ def guide(request: HttpRequest, slug: str) -> HttpResponse:
         the_guide = guides.get(slug, get_language())
     except guides.UnknownGuide as exc:
         raise Http404 from exc
-    return render(request, "review/guide.html", {"guide": the_guide})
+    return render(request, "review/guide.html", {"guide": the_guide, "emergency": emergency_line()})
 
 
 def _open_summary(request: HttpRequest, case_uuid: uuid.UUID) -> tuple[User, Case, Summary]:
