@@ -185,7 +185,7 @@ def _next_steps(review: Review) -> tuple[str, ...]:
                     _(
                         "You are referred in a cancer patient pathway (pakkeforløp). This does "
                         "not mean that you have cancer, but it must be checked quickly: the "
-                        "department will contact you within a few days."
+                        "department gives it priority and will contact you soon."
                     )
                 )
             elif referral.priority == Case.Priority.URGENT:
