@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import translation
+from django.utils.translation import get_language
 from pypdf import PdfReader
 from weasyprint.urls import URLFetcherResponse
 
@@ -262,3 +264,17 @@ def test_the_pdf_finds_collected_static_files_with_hashed_names(
         "https://telederm.invalid/static/review/print.0123abcd.css"
     )
     assert response.read() == b"@page { size: A4 }"
+
+
+def test_fixed_wording_is_chosen_in_the_patients_language_whoever_asks(
+    make_case: Callable[..., Case], dermatologist: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The .po files are the lead's; this checks the switch they rely on, not a translation.
+    case = sign(make_case(submit=True), dermatologist)
+    set_language(case, "nb")
+    seen: list[str | None] = []
+    monkeypatch.setattr(summary, "emergency_line", lambda: seen.append(get_language()) or "")
+    with translation.override("en"):
+        summary.build_summary(case)
+        assert get_language() == "en"
+    assert seen == ["nb"]
