@@ -84,6 +84,7 @@ test-postgres: ## the same suite on a throwaway PostgreSQL cluster on 127.0.0.1
 
 bench: ## timings, written to docs/benchmarks.md
 	$(RUN) python scripts/bench.py
+	$(RUN) python scripts/with_postgres.py python scripts/bench_queues.py
 
 demo:
 	$(RUN) telederm migrate --noinput
