@@ -92,15 +92,25 @@ def queue(request: HttpRequest) -> HttpResponse:
         except NoReverseMatch:  # the triage queue not mounted: show the nurse's cases here
             pass
     page = _page_number(request)
-    drafts = Review.objects.filter(case=OuterRef("pk"), signed_at__isnull=True)
     start = (page - 1) * QUEUE_PAGE_SIZE
-    rows = list(
-        policies.review_queue_for(person)
-        .annotate(has_draft=Exists(drafts))
-        .select_related("created_by__organisation")[start : start + QUEUE_PAGE_SIZE + 1]
+    # Two narrow steps: the page's ids in queue order (sorting only keys), then those rows with
+    # everything shown joined. One query joining first would join every open case before the
+    # sort: about 10 ms more at 100,000 cases on PostgreSQL (ADR 0020).
+    ids = list(
+        policies.review_queue_for(person).values_list("pk", flat=True)[
+            start : start + QUEUE_PAGE_SIZE + 1
+        ]
     )
-    has_next = len(rows) > QUEUE_PAGE_SIZE
-    cases = rows[:QUEUE_PAGE_SIZE]
+    has_next = len(ids) > QUEUE_PAGE_SIZE
+    ids = ids[:QUEUE_PAGE_SIZE]
+    drafts = Review.objects.filter(case=OuterRef("pk"), signed_at__isnull=True)
+    by_pk = {
+        row.pk: row
+        for row in Case.objects.filter(pk__in=ids)
+        .annotate(has_draft=Exists(drafts))
+        .select_related("patient", "assigned_to", "created_by__organisation")
+    }
+    cases = [by_pk[pk] for pk in ids if pk in by_pk]
     now = clock.now()
     for item in cases:
         item.time_left = time_left_label(now, item.due_at)  # type: ignore[attr-defined]
