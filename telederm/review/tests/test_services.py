@@ -379,3 +379,34 @@ def test_answer_case_signs_a_draft_with_a_plain_words_diagnosis(
     )
     assert (review.outcome, review.guides, review.is_signed) == ("advice", ["acne"], True)
     assert _fresh(taken).status == CaseStatus.ANSWERED
+
+
+def test_after_the_reply_the_same_dermatologist_takes_the_case_back_and_signs_the_draft(
+    taken: Case, dermatologist: User, other_dermatologist: User, patient_user: User
+) -> None:
+    from telederm.cases.messaging import send_message
+
+    services.sign_review(
+        by=dermatologist,
+        case=taken,
+        expected_version=taken.version,
+        outcome="more_info",
+        assessment="Probably psoriasis; nails?",
+        diagnoses=[PSORIASIS],
+        info_request="Are your nails affected?",
+    )
+    send_message(by=patient_user, case=_fresh(taken), body="Yes, two nails have pits.")
+    case = _fresh(taken)
+    assert (case.status, case.assigned_to) == (CaseStatus.SUBMITTED, dermatologist)
+    with pytest.raises(services.ReviewRefused, match="colleague"):
+        services.take_for_review(by=other_dermatologist, case=case, expected_version=case.version)
+    case = services.take_for_review(by=dermatologist, case=case, expected_version=case.version)
+    review = services.sign_review(
+        by=dermatologist,
+        case=case,
+        expected_version=case.version,
+        outcome="advice",
+        advice="Cream for the skin; we will look at the nails by video if needed.",
+    )
+    assert review.is_signed and review.assessment == "Probably psoriasis; nails?"
+    assert _fresh(taken).status == CaseStatus.ANSWERED
