@@ -134,4 +134,7 @@ def test_the_workspace_on_a_phone(
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"no sideways scrolling on a phone ({width} px)"
     check_accessibility(phone, "clinic-workspace-phone")
+    phone.goto(f"{base}/clinic/")
+    expect(phone.get_by_role("link", name=case.patient.full_name)).to_be_visible()
+    check_accessibility(phone, "clinic-queue-phone")
     assert violations(phone) == []
