@@ -430,3 +430,19 @@ def test_the_migration_links_entries_written_before_the_chain(transactional_db: 
     finally:
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db
+def test_a_listing_is_chained_in_one_append_and_a_download_is_a_read(
+    dermatologist: AbstractBaseUser, make_case: Callable[..., Any]
+) -> None:
+    cases = [make_case(submit=True) for _ in range(3)]
+    before = AccessEvent.objects.count()
+    record_listing(actor=dermatologist, action="queue.list.view", cases=cases, basis="pool")
+    listed = list(AccessEvent.objects.filter(action="queue.list.view").order_by("sequence"))
+    assert [e.case_uuid for e in listed] == [c.uuid for c in cases]
+    assert [e.sequence for e in listed] == list(range(before + 1, before + 4))
+    assert chain.verify(stored_rows()) is None
+    download = record(actor=dermatologist, action="case.summary.download", case=cases[0])
+    assert download.kind == "read"
+    assert chain.verify(stored_rows()) is None
