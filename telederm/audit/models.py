@@ -26,7 +26,8 @@ class AppendOnlyError(Exception):
 
 
 class AccessEventQuerySet(models.QuerySet["AccessEvent"]):
-    """No bulk paths around the chain: rows come one at a time from `services.record`."""
+    """No bulk paths around the chain: rows come only from `services.record` and
+    `services.record_listing`, which chain them first."""
 
     def update(self, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError(f"{APPEND_ONLY}: entries cannot be updated")
