@@ -6,6 +6,7 @@ Every person here is invented; every national identity number is a synthetic tes
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import io
@@ -21,14 +22,21 @@ from django.db import transaction
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from telederm.accounts.models import Organisation, User
-from telederm.cases import access
+from telederm.cases import access, messaging
 from telederm.cases import services as case_services
 from telederm.cases.models import Case
 from telederm.core import clock
+from telederm.demo import content
 from telederm.patients.identifiers import IdentifierKind, make_synthetic_fodselsnummer
 from telederm.patients.models import Patient
 from telederm.photos import services as photo_services
+from telederm.photos.models import Lesion
 from telederm.review import services as review_services
+from telederm.triage import intake
+from telederm.triage import messages as triage_messages
+from telederm.triage import services as triage_services
+from telederm.triage import tasks as triage_tasks
+from telederm.triage.models import ClinicianProfile
 
 DEMO_PASSWORD = "Telederm-demo-2026"  # nosec B105  # the demo personas' published password
 
@@ -50,10 +58,21 @@ class Persona:
     title: str = ""
     hpr_number: str = ""
     language: str = "nb"
+    mobile_number: str = ""  # synthetic: +47 4000 00xx is no one's number in the demo
+
+
+# What automatic assignment knows about the clinic's clinicians (triage.ClinicianProfile).
+CLINICIAN_PROFILES = {
+    "vakt@telederm.example": (["nb", "en"], []),
+    "hudlege@telederm.example": (["nb", "en"], ["dermoscopy", "skin_cancer"]),
+    "hudlege2@telederm.example": (["nb", "en"], ["dermoscopy", "paediatric", "wounds"]),
+}
 
 
 PERSONAS = [
-    Persona("kari@pasient.example", "Kari Nordmann", User.Role.PATIENT),
+    Persona(
+        "kari@pasient.example", "Kari Nordmann", User.Role.PATIENT, mobile_number="+4740000001"
+    ),
     Persona("ola@pasient.example", "Ola Hansen", User.Role.PATIENT, language="en"),
     Persona(
         "lege@nordkapp.example", "Ingrid Lie", User.Role.SUBMITTER, 8100002, "Fastlege", "9100021"
@@ -75,7 +94,13 @@ PERSONAS = [
         "9100043",
     ),
     Persona(
-        "vakt@telederm.example", "Mona Berg", User.Role.DUTY_NURSE, 8100001, "Sykepleier", "9100054"
+        "vakt@telederm.example",
+        "Mona Berg",
+        User.Role.DUTY_NURSE,
+        8100001,
+        "Sykepleier",
+        "9100054",
+        mobile_number="+4740000002",
     ),
     Persona(
         "hudlege@telederm.example",
@@ -84,6 +109,7 @@ PERSONAS = [
         8100001,
         "Hudlege",
         "9100065",
+        mobile_number="+4740000003",
     ),
     Persona(
         "hudlege2@telederm.example",
@@ -93,7 +119,13 @@ PERSONAS = [
         "Hudlege",
         "9100076",
     ),
-    Persona("koordinator@telederm.example", "Lars Vik", User.Role.COORDINATOR, 8100001),
+    Persona(
+        "koordinator@telederm.example",
+        "Lars Vik",
+        User.Role.COORDINATOR,
+        8100001,
+        mobile_number="+4740000004",
+    ),
     Persona("analytiker@telederm.example", "Nina Lund", User.Role.ANALYST, 8100001),
     Persona("personvern@telederm.example", "Hege Berg", User.Role.PRIVACY_OFFICER, 8100001),
     Persona(
@@ -138,29 +170,6 @@ COMPLAINTS = [
     ("face", "Rødme og kviser på kinnene som kommer og går.", "years", "comes_and_goes"),
 ]
 
-ADVICE = [
-    (
-        "Eksem (kontakteksem) på hendene.",
-        "Bilder og beskrivelse passer med håndeksem. Ingen tegn til infeksjon.",
-        "Dette ser ut som håndeksem. Bruk fet, parfymefri fuktighetskrem mange ganger daglig, "
-        "og hansker ved vått arbeid. Smør et middels sterkt kortisonkrem om kvelden i to uker. "
-        "Ta kontakt igjen hvis det ikke er bedre om fire uker.",
-    ),
-    (
-        "Seborrøisk eksem i hodebunnen.",
-        "Typisk seborrøisk dermatitt. Ingen mistanke om psoriasis.",
-        "Dette er en vanlig og ufarlig tilstand. Vask håret med en sjampo mot flass "
-        "(ketokonazol) to ganger i uken. Det kommer ofte tilbake, og da kan du gjenta behandlingen.",
-    ),
-    (
-        "Aktinisk keratose.",
-        "Flere aktiniske keratoser på solutsatt hud. Lav risiko. Anbefaler behandling hos fastlege.",
-        "Flekkene er solskader i huden. De er ikke kreft, men bør behandles. Fastlegen din kan "
-        "fryse dem bort. Bruk solkrem med høy faktor og dekk til huden i sterk sol.",
-    ),
-]
-
-
 # Where each demo complaint sits on the body map: a SNOMED CT site (telederm.photos.sites) and side.
 SITE_OF = {
     "face": ("36141000", "left"),
@@ -173,14 +182,6 @@ SITE_OF = {
     "arm": ("5742000", "left"),
     "neck": ("11584001", "midline"),
 }
-
-MOLE_ADVICE = (
-    "Atypisk nevus, ingen sikre tegn på melanom nå.",
-    "Asymmetrisk pigmentert lesjon, 6 mm, uten regresjon. Anbefaler ny kontroll med bilder "
-    "om tre måneder.",
-    "Føflekken ser ikke farlig ut nå, men den bør følges. Ta nye bilder av den om tre måneder "
-    "og send dem hit, eller før hvis den endrer farge, blør eller vokser.",
-)
 
 
 @functools.cache
@@ -273,6 +274,7 @@ class Command(BaseCommand):
                     "title": persona.title,
                     "hpr_number": persona.hpr_number,
                     "preferred_language": persona.language,
+                    "mobile_number": persona.mobile_number,
                 },
             )
             user.set_password(DEMO_PASSWORD)
@@ -281,6 +283,16 @@ class Command(BaseCommand):
                 Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).delete()
                 TOTP.activate(user, DEMO_TOTP_SECRET)
             users[persona.email] = user
+            if persona.email in CLINICIAN_PROFILES:
+                languages, competences = CLINICIAN_PROFILES[persona.email]
+                ClinicianProfile.objects.update_or_create(
+                    user=user,
+                    defaults={
+                        "languages": languages,
+                        "competences": competences,
+                        "available": True,
+                    },
+                )
         admin, _ = User.objects.get_or_create(
             email="admin@telederm.example",
             defaults={
@@ -328,86 +340,30 @@ class Command(BaseCommand):
     def _cases(self, users: dict[str, User]) -> int:
         gp_office = Organisation.objects.get(her_id=8100002)
         patients = self._patients(users, gp_office)
-        senders = [
-            users["lege@nordkapp.example"],
-            users["sykepleier@fjordtun.example"],
-            users["medic@nordlys.example"],
-        ]
-        dermatologists = [users["hudlege@telederm.example"], users["hudlege2@telederm.example"]]
-        # (patient index, complaint index, final state, hours ago it was started)
-        plan = [
-            # Kari's mole: answered with advice to send new photos, and the new photos sent
-            # (the same lesion, photographed again, for the dermatologist to compare).
-            (0, 1, "answered", 300),
-            (0, 1, "submitted", 30),
-            (0, 5, "draft", 1),
-            (1, 4, "answered", 500),
-            (1, 3, "submitted", 5),
-            (2, 1, "submitted", 80),
-            (3, 7, "answered", 200),
-            (4, 8, "submitted", 50),
-            (5, 0, "in_review", 20),
-            (6, 9, "submitted", 360),
-            (7, 6, "answered", 400),
-            (8, 3, "submitted", 10),
-            (9, 2, "in_review", 40),
-            (10, 5, "submitted", 3),
-            (11, 4, "answered", 250),
-            (2, 8, "withdrawn", 150),
-            (3, 9, "draft", 2),
-            (4, 1, "submitted", 70),
-            (5, 6, "answered", 350),
-            (6, 7, "draft", 4),
-        ]
+        cast = Cast(
+            senders=[
+                users["lege@nordkapp.example"],
+                users["sykepleier@fjordtun.example"],
+                users["medic@nordlys.example"],
+            ],
+            nurse=users["vakt@telederm.example"],
+            erik=users["hudlege@telederm.example"],
+            anne=users["hudlege2@telederm.example"],
+        )
         now = clock.now()
-        first_lesion = None
-        for number, (p_index, c_index, state, hours_ago) in enumerate(plan):
-            patient = patients[p_index]
-            sender = patient.user if patient.user else senders[number % len(senders)]
-            site, complaint, onset, change = COMPLAINTS[c_index]
-            started = now - dt.timedelta(hours=hours_ago)
-            with clock.frozen_at(started):
-                case = case_services.start_case(
-                    by=sender,
-                    patient=patient,
-                    answers={
-                        "complaint": complaint,
-                        "body_site": site,
-                        "onset": onset,
-                        "change": change,
-                        "itch": ["none", "mild", "moderate"][number % 3],
-                        "pain": ["none", "mild"][number % 2],
-                        "treatments_tried": "Fuktighetskrem" if number % 2 else "",
-                        "patient_consents": patient.user is None,
-                    },
-                )
-                if number == 1 and first_lesion is not None:
-                    lesion = first_lesion  # the same mole, photographed again
-                else:
-                    code, side = SITE_OF[site]
-                    lesion = photo_services.add_lesion(
-                        by=sender, case=case, body_site=code, laterality=side
-                    )
-                if number == 0:
-                    first_lesion = lesion
-                for shot, kind in enumerate(("overview", "close_up")):
-                    photo_services.add_photo(
-                        by=sender,
-                        case=case,
-                        upload=synthetic_photo(
-                            (0 if number == 1 else number) * 10 + shot,
-                            close_up=kind == "close_up",
-                            growth=1.3 if number == 1 else 1.0,
-                        ),
-                        kind=kind,
-                        lesion=lesion,
-                        process_now=True,
-                    )
-                case.refresh_from_db()
-            if state == "draft":
+        first_lesion: Lesion | None = None
+        for number, step in enumerate(PLAN):
+            patient = patients[step.patient]
+            sender = patient.user if patient.user else cast.senders[number % len(cast.senders)]
+            started = now - dt.timedelta(hours=step.hours_ago)
+            case, lesion = self._start(
+                number, step, sender, patient, started, first_lesion=first_lesion
+            )
+            if number == 0:
+                first_lesion = lesion
+            if step.scenario == "draft":
                 continue
-            case.refresh_from_db()
-            if state == "withdrawn":
+            if step.scenario == "withdrawn":
                 with clock.frozen_at(started + dt.timedelta(minutes=30)):
                     case_services.withdraw_case(by=sender, case=case, expected_version=case.version)
                 continue
@@ -415,39 +371,270 @@ class Command(BaseCommand):
                 case = case_services.submit_case(
                     by=sender, case=case, expected_version=case.version
                 )
-            if state == "submitted":
-                continue
-            dermatologist = dermatologists[number % 2]
-            with clock.frozen_at(started + dt.timedelta(hours=min(hours_ago - 1, 20))):
-                case = review_services.take_for_review(
-                    by=dermatologist, case=case, expected_version=case.version
+            Scenario(cast=cast, case=case, sender=sender, started=started, now=now).play(step)
+        # The clock check the worker runs every few minutes: the overdue case breaches and the
+        # case nobody has claimed raises its alarm (the emergency alarmed when it was escalated).
+        triage_tasks.check_clocks.call()
+        return len(PLAN)
+
+    def _start(
+        self,
+        number: int,
+        step: Step,
+        sender: User,
+        patient: Patient,
+        started: dt.datetime,
+        *,
+        first_lesion: Lesion | None,
+    ) -> tuple[Case, Lesion]:
+        """Start the case (from a symptom check for Kari's changing mole) and add its photos."""
+        site, complaint, onset, change = COMPLAINTS[step.complaint]
+        answers = {
+            "complaint": complaint,
+            "body_site": site,
+            "onset": onset,
+            "change": change,
+            "itch": ["none", "mild", "moderate"][number % 3],
+            "pain": ["none", "mild"][number % 2],
+            "treatments_tried": "Fuktighetskrem" if number % 2 else "",
+            "patient_consents": patient.user is None,
+        }
+        same_mole = step.scenario == "check_pk" and first_lesion is not None
+        with clock.frozen_at(started):
+            if step.scenario == "check_pk":
+                outcome = intake.record_check(by=sender, data=content.KARI_MOLE_CHECK)
+                case = intake.start_case_from_check(by=sender, check=outcome.check, answers=answers)
+            else:
+                case = case_services.start_case(by=sender, patient=patient, answers=answers)
+            if same_mole:
+                assert first_lesion is not None
+                lesion = first_lesion  # the same mole, photographed again
+            else:
+                code, side = SITE_OF[site]
+                lesion = photo_services.add_lesion(
+                    by=sender, case=case, body_site=code, laterality=side
                 )
-            if state == "in_review":
-                continue
-            if number == 0:
-                # An outside plastic surgeon was asked for an opinion on Kari's first case.
-                with clock.frozen_at(
-                    started + dt.timedelta(hours=min(hours_ago - 1, 20), minutes=30)
-                ):
-                    access.grant_access(
-                        by=dermatologist,
-                        case=case,
-                        hpr_number="9100087",
-                        email="kirurg@sykehus.example",
-                        full_name="Tor Haug",
-                        purpose="Vurdering før eksisjon",
-                        days=30,
-                    )
-            diagnosis, assessment, advice = (
-                MOLE_ADVICE if c_index == 1 else ADVICE[number % len(ADVICE)]
-            )
-            with clock.frozen_at(started + dt.timedelta(hours=min(hours_ago - 1, 26))):
-                review_services.answer_case(
-                    by=dermatologist,
+            for shot, kind in enumerate(("overview", "close_up")):
+                photo_services.add_photo(
+                    by=sender,
                     case=case,
-                    expected_version=case.version,
-                    assessment=assessment,
-                    diagnosis=diagnosis,
-                    advice=advice,
+                    upload=synthetic_photo(
+                        (0 if same_mole else number) * 10 + shot,
+                        close_up=kind == "close_up",
+                        growth=1.3 if same_mole else 1.0,
+                    ),
+                    kind=kind,
+                    lesion=lesion,
+                    process_now=True,
                 )
-        return len(plan)
+        case.refresh_from_db()
+        return case, lesion
+
+
+@dataclass(frozen=True)
+class Step:
+    """One demo case: whose, which complaint, what has happened to it, and when it began."""
+
+    patient: int  # index in PATIENT_NAMES
+    complaint: int  # index in COMPLAINTS
+    scenario: str
+    hours_ago: float
+    review: str = ""  # key in content.REVIEWS for a signed review
+    dermatologist: str = ""  # "erik" or "anne"
+
+
+PLAN = [
+    # Kari's mole: answered with advice to send new photos; an outside surgeon was asked for an
+    # opinion; Kari and Erik have written to each other since.
+    Step(0, 1, "signed", 300, "kari_mole", "erik"),
+    # The same mole three months on: Kari's symptom check scores it 4 (PK pathway); new photos.
+    Step(0, 1, "check_pk", 6),
+    Step(0, 5, "draft", 1),
+    Step(1, 4, "signed", 500, "ola_scalp", "anne"),
+    Step(1, 3, "info_answered", 5),
+    Step(2, 1, "signed", 80, "referral_pk", "anne"),
+    Step(3, 7, "signed", 200, "actinic_keratosis", "erik"),
+    Step(4, 8, "unowned", 3),
+    Step(5, 0, "draft_review", 20, dermatologist="erik"),
+    Step(6, 9, "self_care", 100),
+    Step(7, 6, "signed", 400, "nail_fungus", "erik"),
+    Step(8, 3, "pool", 10),
+    Step(9, 2, "in_review", 40, dermatologist="anne"),
+    Step(10, 5, "escalated", 3),
+    Step(11, 4, "signed", 250, "video", "anne"),
+    Step(2, 8, "withdrawn", 150),
+    Step(3, 9, "draft", 2),
+    Step(4, 1, "overdue", 240),
+    Step(5, 2, "signed", 350, "hand_eczema", "erik"),
+    Step(6, 7, "draft", 4),
+]
+
+
+@dataclass(frozen=True)
+class Cast:
+    senders: list[User]
+    nurse: User
+    erik: User
+    anne: User
+
+
+@dataclass
+class Scenario:
+    """Play what happened to a sent case, step by step at its own past times."""
+
+    cast: Cast
+    case: Case
+    sender: User
+    started: dt.datetime
+    now: dt.datetime
+
+    def at(self, hours: float) -> contextlib.AbstractContextManager[None]:
+        return clock.frozen_at(self.started + dt.timedelta(hours=hours))
+
+    def play(self, step: Step) -> None:
+        getattr(self, f"_{step.scenario}")(step)
+
+    def _claim(self, hours: float = 0.5) -> None:
+        with self.at(hours):
+            self.case = triage_services.claim_case(
+                by=self.cast.nurse, case=self.case, expected_version=self.case.version
+            )
+
+    def _note(self, key: str, hours: float) -> None:
+        with self.at(hours):
+            triage_services.add_triage_note(
+                by=self.cast.nurse, case=self.case, text=content.TRIAGE_NOTES[key]
+            )
+        self.case.refresh_from_db()
+
+    def _forward(self, hours: float, to: User | None = None) -> None:
+        with self.at(hours):
+            self.case = triage_services.forward_case(
+                by=self.cast.nurse, case=self.case, expected_version=self.case.version, to=to
+            )
+
+    def _priority(self, priority: str, hours: float) -> None:
+        with self.at(hours):
+            self.case = triage_services.set_priority(
+                by=self.cast.nurse,
+                case=self.case,
+                expected_version=self.case.version,
+                priority=priority,
+                pathway=self.case.pathway,
+            )
+
+    def _take(self, dermatologist: User, hours: float) -> None:
+        with self.at(hours):
+            self.case = review_services.take_for_review(
+                by=dermatologist, case=self.case, expected_version=self.case.version
+            )
+
+    def _dermatologist(self, step: Step) -> User:
+        return self.cast.erik if step.dermatologist == "erik" else self.cast.anne
+
+    # The scenarios, by name in PLAN.
+
+    def _unowned(self, step: Step) -> None:
+        """Sent and not yet claimed by anyone: the clock check raises the 'unowned' alarm."""
+
+    def _escalated(self, step: Step) -> None:
+        """The nursing home nurse checks the resident's drug rash again: blisters and mouth sores.
+        The check escalates the case at once, with the emergency alarm to the duty nurse."""
+        with clock.frozen_at(self.now - dt.timedelta(minutes=8)):
+            intake.record_check(
+                by=self.sender, data=content.EMERGENCY_CHECK, case_uuid=self.case.uuid
+            )
+
+    def _check_pk(self, step: Step) -> None:
+        """Claimed, noted, and forwarded by name to Erik, who saw the mole the first time."""
+        self._claim(0.6)
+        self._note("kari_pk", 0.7)
+        self._forward(0.8, to=self.cast.erik)
+
+    def _pool(self, step: Step) -> None:
+        self._claim(0.5)
+        self._priority(Case.Priority.SOON, 0.55)
+        self._note("pool", 0.6)
+        self._forward(0.7)
+
+    def _overdue(self, step: Step) -> None:
+        """Forwarded to the pool as 'soon' and left there past its due time: a breach."""
+        self._claim(1)
+        self._priority(Case.Priority.SOON, 1.1)
+        self._note("overdue", 1.2)
+        self._forward(1.3)
+
+    def _info_answered(self, step: Step) -> None:
+        """The nurse asks Ola (in English) for better photos; Ola has answered with a message."""
+        self._claim(0.5)
+        with self.at(0.6):
+            triage_services.request_information(
+                by=self.cast.nurse,
+                case=self.case,
+                expected_version=self.case.version,
+                text=triage_messages.render_request(
+                    ["photo-blurred", "photo-close-up"],
+                    triage_services.reader_language(self.case),
+                ),
+            )
+        self.case.refresh_from_db()
+        with self.at(4):
+            messaging.send_message(by=self.sender, case=self.case, body=content.OLA_REPLY)
+
+    def _self_care(self, step: Step) -> None:
+        self._claim(0.5)
+        with self.at(0.7):
+            triage_services.advise_self_care(
+                by=self.cast.nurse,
+                case=self.case,
+                expected_version=self.case.version,
+                text=content.SELF_CARE_ADVICE,
+                guides=["acne"],
+            )
+
+    def _in_review(self, step: Step) -> None:
+        self._claim(0.5)
+        self._forward(0.6)
+        self._take(self._dermatologist(step), min(step.hours_ago - 1, 20))
+
+    def _draft_review(self, step: Step) -> None:
+        """Erik has started his answer: coded diagnoses and a referral, no advice yet."""
+        self._in_review(step)
+        with self.at(step.hours_ago - 1):
+            review_services.save_draft(
+                by=self.cast.erik,
+                case=self.case,
+                expected_version=self.case.version,
+                **content.ERIK_DRAFT,
+            )
+
+    def _signed(self, step: Step) -> None:
+        dermatologist = self._dermatologist(step)
+        self._in_review(step)
+        if step.review == "kari_mole":
+            # An outside plastic surgeon was asked for an opinion on Kari's first case.
+            with self.at(20.5):
+                access.grant_access(
+                    by=dermatologist,
+                    case=self.case,
+                    hpr_number="9100087",
+                    email="kirurg@sykehus.example",
+                    full_name="Tor Haug",
+                    purpose=content.GRANT_PURPOSE,
+                    days=30,
+                )
+            self.case.refresh_from_db()
+        with self.at(26):
+            review_services.sign_review(
+                by=dermatologist,
+                case=self.case,
+                expected_version=self.case.version,
+                **content.REVIEWS[step.review],
+            )
+        self.case.refresh_from_db()
+        if step.review == "kari_mole":
+            with self.at(50):
+                messaging.send_message(by=self.sender, case=self.case, body=content.KARI_QUESTION)
+            with self.at(52):
+                messaging.open_thread(by=dermatologist, case=self.case)
+                messaging.send_message(by=dermatologist, case=self.case, body=content.ERIK_REPLY)
