@@ -193,10 +193,12 @@ def test_dermatologist_compares_a_lesion_across_dates_and_the_patient_reads_the_
     desktop.goto(f"{base}/clinic/cases/{second.uuid}/")
     desktop.get_by_role("button", name="Start review").click()
     desktop.get_by_label("Assessment").fill("Slightly darker than three months ago; no new signs.")
-    desktop.get_by_label("Diagnosis").fill("Atypical naevus")
+    desktop.get_by_label("What it probably is").fill("Atypical naevus")
+    # Advice is signed only with a coded diagnosis (typed here; the workspace test picks one).
+    desktop.get_by_label("ICD-10 codes").fill("D22.5")
     desktop.get_by_label("Advice to the patient").fill("Send new photos in three months.")
-    desktop.get_by_role("button", name="Sign and send the answer").click()
-    expect(desktop.get_by_text("The answer has been sent.")).to_be_visible()
+    desktop.get_by_role("button", name="Sign and send").click()
+    expect(desktop.get_by_text("The answer has been signed and sent.")).to_be_visible()
 
     sign_in(phone, base, patient_user)
     phone.goto(f"{base}/cases/{second.uuid}/")
