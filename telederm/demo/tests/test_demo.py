@@ -9,42 +9,142 @@ from django.core.management import call_command
 
 from telederm.accounts.models import User
 from telederm.audit.models import AccessEvent
-from telederm.cases.models import Case
+from telederm.cases.models import Case, CaseEvent, Message
 from telederm.patients.identifiers import parse_person_identifier
 from telederm.patients.models import Patient
 from telederm.photos.models import Photo
+from telederm.review.models import Diagnosis, Prescription, Referral, Review, VideoRequest
+from telederm.triage.models import Alarm, ClinicianProfile, SymptomCheck, TriageNote
 
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_data_spans_the_states_and_a_rerun_duplicates_nothing() -> None:
+def _load() -> None:
     call_command("demo", stdout=io.StringIO())
-    counts = (
-        User.objects.count(),
-        Patient.objects.count(),
-        Case.objects.count(),
-        Photo.objects.count(),
-        AccessEvent.objects.count(),
+
+
+def _counts() -> tuple[int, ...]:
+    return tuple(
+        model.objects.count()
+        for model in (
+            User,
+            Patient,
+            Case,
+            Photo,
+            AccessEvent,
+            CaseEvent,
+            Message,
+            Review,
+            Alarm,
+            SymptomCheck,
+            TriageNote,
+            ClinicianProfile,
+        )
     )
+
+
+def test_demo_spans_the_workflow_and_a_rerun_duplicates_nothing() -> None:
+    _load()
     assert Case.objects.count() == 20
     assert set(Case.objects.values_list("status", flat=True)) == {
         "draft",
         "submitted",
+        "triaged",
         "in_review",
         "answered",
+        "referred",
+        "video_scheduled",
+        "escalated",
+        "closed",
         "withdrawn",
     }
-    call_command("demo", stdout=io.StringIO())
-    assert counts == (
-        User.objects.count(),
-        Patient.objects.count(),
-        Case.objects.count(),
-        Photo.objects.count(),
-        AccessEvent.objects.count(),
+    counts = _counts()
+    _load()
+    assert counts == _counts()
+
+    # Clinicians: profiles for assignment, mobile numbers for SMS.
+    erik = User.objects.get(email="hudlege@telederm.example")
+    anne = User.objects.get(email="hudlege2@telederm.example")
+    nurse = User.objects.get(email="vakt@telederm.example")
+    assert set(erik.clinician_profile.competences) == {"dermoscopy", "skin_cancer"}
+    assert erik.clinician_profile.languages == ["nb", "en"]
+    assert nurse.clinician_profile.available and anne.clinician_profile.available
+    assert User.objects.exclude(mobile_number="").count() >= 3
+
+    # Kari's changing mole came from her symptom check: urgent, PK, forwarded by name to Erik.
+    kari = User.objects.get(email="kari@pasient.example")
+    check = SymptomCheck.objects.get(created_by=kari)
+    assert check.case is not None and "pk" in check.result["flags"]
+    assert check.case.pathway == Case.Pathway.PK_MELANOMA
+    assert check.case.priority == Case.Priority.URGENT
+    assert check.case.status == "triaged" and check.case.assigned_to == erik
+    assert check.case.claimed_by == nurse and check.case.triage_notes.exists()
+
+    # The emergency: escalated by a symptom check on the case, with its open alarm.
+    escalated = Case.objects.get(status="escalated")
+    assert escalated.symptom_checks.get().disposition == "emergency"
+    assert escalated.alarms.get(kind=Alarm.Kind.EMERGENCY).acknowledged_at is None
+
+    # One case forwarded to the pool after a triage note; the overdue one breached; one unowned.
+    pool = Case.objects.filter(
+        status="triaged", assigned_to__isnull=True, claimed_by=nurse, triage_notes__isnull=False
     )
+    assert pool.count() == 2
+    assert Alarm.objects.filter(kind=Alarm.Kind.BREACH).count() == 1
+    assert Alarm.objects.get(kind=Alarm.Kind.BREACH).case in pool
+    unowned = Alarm.objects.get(kind=Alarm.Kind.UNOWNED).case
+    assert unowned.status == "submitted" and unowned.claimed_by is None
+
+    # Ola was asked (in English) for better photos and has answered: back with the nurse.
+    ola = User.objects.get(email="ola@pasient.example")
+    asked = Message.objects.get(kind=Message.Kind.INFO_REQUEST)
+    assert "photo" in asked.body and asked.case.patient.user == ola
+    assert asked.case.status == "submitted"
+    assert asked.case.messages.filter(author=ola, from_clinic=False).exists()
+
+    # Closed by the nurse with self-care advice and a guide.
+    self_care = Message.objects.get(kind=Message.Kind.SELF_CARE)
+    assert self_care.guides == ["acne"] and self_care.case.status == "closed"
+
+    # Signed reviews: coded in both systems, with guides, one prescription, one PK referral and
+    # one video request; Erik's draft is unsigned with its codes.
+    signed = Review.objects.filter(signed_at__isnull=False)
+    assert signed.count() == 7
+    for review in signed:
+        systems = set(review.diagnoses.values_list("system", flat=True))
+        assert systems == {Diagnosis.System.ICD10, Diagnosis.System.ICPC2}
+        assert review.safety_net and review.advice_gp
+    assert Prescription.objects.get().review.case.patient.user == ola
+    referral = Referral.objects.get(review__signed_at__isnull=False)
+    assert referral.pathway == Case.Pathway.PK_MELANOMA
+    assert referral.review.case.status == "referred"
+    assert VideoRequest.objects.get().review.case.status == "video_scheduled"
+    draft = Review.objects.get(signed_at__isnull=True)
+    assert draft.author == erik and draft.case.status == "in_review"
+    assert draft.diagnoses.filter(code="C44.3").exists() and not draft.advice
+
+    # Kari and Erik wrote to each other on her answered case; Erik's reply is new for Kari.
+    thread = Message.objects.filter(case__patient__user=kari, kind=Message.Kind.MESSAGE)
+    assert [m.from_clinic for m in thread.order_by("sent_at")] == [False, True]
+    assert thread.get(from_clinic=True).read_at is None
+    assert thread.get(from_clinic=False).read_at is not None
+
+    # Everything went through the services: the access log has the triage and review steps.
+    actions = set(AccessEvent.objects.values_list("action", flat=True))
+    assert {
+        "case.escalate",
+        "case.triage.claim",
+        "case.triage.forward",
+        "case.triage.info_request",
+        "case.triage.self_care",
+        "case.answer",
+        "case.review.save",
+        "case.message.send",
+        "symptom_check.start_case",
+    } <= actions
 
 
 def test_every_demo_identity_number_is_synthetic() -> None:
-    call_command("demo", stdout=io.StringIO())
+    _load()
     for number in Patient.objects.values_list("identifier", flat=True):
         assert parse_person_identifier(number, accept_synthetic=True).is_synthetic
