@@ -18,6 +18,8 @@ from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -88,8 +90,18 @@ def _queue_cases(person: User, show: str) -> QuerySet[Case]:
     return cases.filter(status=CaseStatus.SUBMITTED)
 
 
-def _rows(cases: list[Case], now: dt.datetime) -> list[dict[str, Any]]:
-    """Each case with its time left and unread messages (one query for the whole page)."""
+def _short(moment: dt.datetime | dt.date | None) -> str:
+    if moment is None:
+        return ""
+    if isinstance(moment, dt.datetime):
+        return date_format(localtime(moment), "SHORT_DATETIME_FORMAT")
+    return date_format(moment, "SHORT_DATE_FORMAT")
+
+
+def _rows(cases: list[Case], now: dt.datetime, person: User) -> list[dict[str, Any]]:
+    """Each case with what its row says, worded here rather than in the template: a page has
+    up to 50 rows plus every emergency, and Python words them several times faster than
+    template tags. Unread messages are counted for the whole page in one query."""
     unread = dict(
         Message.objects.unread_by_clinic()
         .filter(case__in=cases)
@@ -97,15 +109,34 @@ def _rows(cases: list[Case], now: dt.datetime) -> list[dict[str, Any]]:
         .annotate(n=Count("pk"))
         .values_list("case", "n")
     )
-    return [
-        {
-            "case": case,
-            "overdue": case.due_at is not None and case.due_at <= now,
-            "time_left": describe_time_left(now, case.due_at),
-            "unread": unread.get(case.pk, 0),
-        }
-        for case in cases
-    ]
+    rows = []
+    for case in cases:
+        sender = (
+            _("Referred by %(who)s") % {"who": case.created_by.full_name}
+            if case.is_on_behalf
+            else _("Self-referral")
+        )
+        if case.claimed_by_id is None:
+            claimed = ""
+        elif case.claimed_by_id == person.pk:
+            claimed = _("You")
+        else:
+            claimed = case.claimed_by.full_name if case.claimed_by else ""
+        rows.append(
+            {
+                "case": case,
+                "overdue": case.due_at is not None and case.due_at <= now,
+                "time_left": describe_time_left(now, case.due_at),
+                "due": _("due %(due)s") % {"due": _short(case.due_at)} if case.due_at else "",
+                "deadline": _("Legal deadline %(day)s") % {"day": _short(case.assessment_deadline)}
+                if case.assessment_deadline
+                else "",
+                "sender": sender,
+                "claimed": claimed,
+                "unread": unread.get(case.pk, 0),
+            }
+        )
+    return rows
 
 
 @login_required
@@ -143,8 +174,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         request,
         "triage/queue.html",
         {
-            "escalated": _rows(escalated, now),
-            "rows": _rows(list(page.object_list), now),
+            "escalated": _rows(escalated, now, person),
+            "rows": _rows(list(page.object_list), now, person),
             "page": page,
             "show": show,
             "filters": QUEUE_FILTERS,
@@ -164,7 +195,7 @@ def alarms(request: HttpRequest) -> HttpResponse:
     open_alarms = list(
         Alarm.objects.filter(acknowledged_at__isnull=True)
         .select_related("case")
-        .order_by("-raised_at", "pk")[:200]
+        .order_by("-raised_at", "pk")[:100]
     )
     return render(
         request,

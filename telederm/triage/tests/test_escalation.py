@@ -22,6 +22,7 @@ def test_escalating_a_draft_sends_it_and_alarms_the_duty_nurse(
     coordinator: User,
 ) -> None:
     duty_nurse.mobile_number = "+4791234567"
+    duty_nurse.preferred_language = "en"
     duty_nurse.save()
     case = make_case()
     escalate_case(by=patient_user, case=case, reason="Spreading rash with fever")

@@ -245,6 +245,8 @@ def test_an_invalid_form_is_shown_again_with_errors(
 
 
 def test_info_request_fill_in_then_send(client: Client, sent: Case, duty_nurse: User) -> None:
+    sent.patient.preferred_language = "en"
+    sent.patient.save()
     as_(client, duty_nurse)
     url = reverse("triage:request", args=[sent.uuid])
     prepared = client.post(
@@ -280,6 +282,8 @@ def test_info_request_in_the_patients_language(
     )
     assert "the language of the person who will read it" in prepared.content.decode()
     assert prepared.context["reader_language"] == "nb"
+    # The nurse works in English; the request is filled in in the patient's bokmål.
+    assert "ikke skarpt nok" in prepared.context["info_form"].initial["text"]
 
 
 def test_self_care_closes_and_returns_to_the_queue(
