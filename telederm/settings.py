@@ -472,5 +472,8 @@ LOGGING = {
         "django_tasks_db": {"level": "WARNING"},
         # libvips reports every resize at INFO; only its warnings matter to an operator.
         "pyvips": {"level": "WARNING"},
+        # WeasyPrint and fontTools narrate each PDF (fonts, subsetting) at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
