@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -91,20 +92,22 @@ ROLE_WEIGHTS = {"nurse": 2, "dermatologist": 3}
 PROPOSED_INDEXES: list[tuple[str, str]] = [
     (
         "case_open_due_idx",
-        "CREATE INDEX case_open_due_idx ON cases_case (due_at, id) "
+        "CREATE INDEX IF NOT EXISTS case_open_due_idx ON cases_case (due_at, id) "
         "WHERE status IN ('escalated', 'submitted', 'triaged', 'in_review', 'info_requested')",
     ),
     (
         "case_status_assignee",
-        "CREATE STATISTICS case_status_assignee (mcv) ON status, assigned_to_id FROM cases_case",
+        "CREATE STATISTICS IF NOT EXISTS case_status_assignee (mcv) "
+        "ON status, assigned_to_id FROM cases_case",
     ),
     (
         "review_draft_case_idx",
-        "CREATE INDEX review_draft_case_idx ON review_review (case_id) WHERE signed_at IS NULL",
+        "CREATE INDEX IF NOT EXISTS review_draft_case_idx ON review_review (case_id) "
+        "WHERE signed_at IS NULL",
     ),
     (
         "alarm_open_idx",
-        "CREATE INDEX alarm_open_idx ON triage_alarm (raised_at DESC, id) "
+        "CREATE INDEX IF NOT EXISTS alarm_open_idx ON triage_alarm (raised_at DESC, id) "
         "WHERE acknowledged_at IS NULL",
     ),
 ]
@@ -453,7 +456,18 @@ def main() -> int:
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("Run under scripts/with_postgres.py: this benchmark needs PostgreSQL.")
     ensure_database(url)
+    # The data folder (static files, the shared photo), the plan, locust's files, the server's log.
     workdir = Path(tempfile.mkdtemp(prefix="telederm-bench-queues-"))
+    try:
+        code = run(workdir)
+    except BaseException:
+        print(f"The server's log and locust's files are kept in {workdir}", file=sys.stderr)
+        raise
+    shutil.rmtree(workdir, ignore_errors=True)
+    return code
+
+
+def run(workdir: Path) -> int:
     env = {
         **os.environ,
         "TELEDERM_VAR_DIR": str(workdir / "var"),
