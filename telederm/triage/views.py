@@ -28,6 +28,7 @@ from telederm.accounts.models import User
 from telederm.audit.services import record_listing
 from telederm.cases.forms import VersionForm
 from telederm.cases.models import Case, Message
+from telederm.cases.policies import TRIAGE_STATUSES
 from telederm.cases.services import open_case
 from telederm.cases.states import CaseStatus
 from telederm.core import calendar, clock
@@ -46,6 +47,9 @@ from telederm.triage.forms import (
 from telederm.triage.models import Alarm
 
 PAGE_SIZE = 50
+# A nurse opens a case from an alarm only while it is hers to triage; a breach in review belongs
+# to the dermatologist (the alarm still tells her, so she can follow it up).
+TRIAGE_STATUS_VALUES = frozenset(s.value for s in TRIAGE_STATUSES)
 ALARM_BANNER_LIMIT = 20
 
 
@@ -180,6 +184,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "show": show,
             "filters": QUEUE_FILTERS,
             "alarms": open_alarms,
+            "triage_statuses": TRIAGE_STATUS_VALUES,
             "now": now,
         },
     )
@@ -203,6 +208,7 @@ def alarms(request: HttpRequest) -> HttpResponse:
         {
             "alarms": open_alarms,
             "with_links": policies.can_use_triage_queue(person),
+            "triage_statuses": TRIAGE_STATUS_VALUES,
             "now": clock.now(),
         },
     )

@@ -379,3 +379,18 @@ def test_a_patient_cannot_acknowledge(client: Client, sent: Case, patient_user: 
 def test_get_is_not_allowed_on_actions(client: Client, sent: Case, duty_nurse: User) -> None:
     as_(client, duty_nurse)
     assert client.get(reverse("triage:claim", args=[sent.uuid])).status_code == 405
+
+
+def test_an_alarm_on_a_case_in_review_is_shown_without_a_dead_link(
+    client: Client, sent: Case, duty_nurse: User, dermatologist: User
+) -> None:
+    # As the review app's "take" leaves it (triage sits below review and does not import it).
+    Case.objects.filter(pk=sent.pk).update(status="in_review", assigned_to=dermatologist)
+    case = Case.objects.get(pk=sent.pk)
+    assert case.due_at is not None
+    alarm = Alarm.objects.create(case=case, kind=Alarm.Kind.BREACH, reference=case.due_at)
+    as_(client, duty_nurse)
+    for url in [reverse("triage:queue"), reverse("triage:alarms")]:
+        page = client.get(url).content.decode()
+        assert str(alarm.uuid) in page  # the acknowledge form is there
+        assert reverse("triage:case", args=[case.uuid]) not in page
