@@ -35,7 +35,7 @@ from telederm.photos.tests import corpus
 from telederm.review import guides
 from telederm.review.models import Review
 from telederm.triage.models import Alarm, SymptomCheck
-from tests.browser.conftest import SERVER_LOCK, check_accessibility
+from tests.browser.conftest import ARTIFACTS, SERVER_LOCK, check_accessibility
 from tests.browser.signin import give_totp, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -303,6 +303,7 @@ def test_symptom_check_to_signed_answer_and_pdf(
         phone.get_by_role("link", name="Download as PDF").click()
     download = download_info.value
     assert download.suggested_filename.endswith(".pdf")
+    download.save_as(ARTIFACTS / "journey-4-answer-summary.pdf")
     pdf = PdfReader(io.BytesIO(Path(download.path()).read_bytes()))
     text = " ".join((page.extract_text() or "") for page in pdf.pages)
     flat = re.sub(r"\s+", " ", text)
