@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -87,7 +87,12 @@ def add_lesion(
 
 def lesions_of(case: Case) -> QuerySet[Lesion]:
     """The lesions a case is about: described in it, or photographed again in it."""
-    return Lesion.objects.filter(Q(case=case) | Q(photos__case=case)).distinct().order_by("pk")
+    # Two index lookups joined by UNION: an OR across the photo join would read every photo.
+    described = Lesion.objects.filter(case=case).values("pk").order_by()
+    photographed = (
+        Photo.objects.filter(case=case, lesion__isnull=False).values("lesion_id").order_by()
+    )
+    return Lesion.objects.filter(pk__in=described.union(photographed)).order_by("pk")
 
 
 def earlier_lesions(*, by: User, case: Case) -> QuerySet[Lesion]:

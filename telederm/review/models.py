@@ -69,6 +69,14 @@ class Review(models.Model):
     signed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        indexes = [
+            # "Draft in progress" on the dermatologist's queue.
+            models.Index(
+                fields=["case"],
+                name="review_draft_case_idx",
+                condition=models.Q(signed_at__isnull=True),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(signed_at__isnull=True)

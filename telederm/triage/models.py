@@ -115,6 +115,13 @@ class Alarm(models.Model):
 
     class Meta:
         ordering = ["-raised_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["-raised_at", "id"],
+                name="alarm_open_idx",
+                condition=models.Q(acknowledged_at__isnull=True),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["case", "kind", "reference"], name="alarm_once_per_case_kind_reference"

@@ -40,7 +40,8 @@ def test_a_refused_file_is_a_finished_task_not_a_failed_one(
     call_command("worker", batch=True, interval=0)
     photo.refresh_from_db()
     assert photo.is_rejected and photo.rejection
-    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    processed = DBTaskResult.objects.get(task_path="telederm.photos.tasks.process_photo")
+    assert processed.status == "SUCCESSFUL"
 
 
 def test_a_stalled_photo_is_queued_again_by_the_sweep(make_case: Callable[..., Case]) -> None:
