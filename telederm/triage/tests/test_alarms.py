@@ -87,6 +87,7 @@ def test_closed_and_answered_cases_raise_nothing(make_case: MakeCase, duty_nurse
     assert not Alarm.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)  # the worker commits, as in production
 def test_alarms_reach_nurses_and_coordinators_without_details(
     make_case: MakeCase, duty_nurse: User, coordinator: User, settings: Any
 ) -> None:
@@ -103,6 +104,7 @@ def test_alarms_reach_nurses_and_coordinators_without_details(
     assert all("mole" not in m.body for m in mail.outbox)
 
 
+@pytest.mark.django_db(transaction=True)  # the worker commits, as in production
 def test_the_worker_queues_the_periodic_tasks_at_start(settings: Any) -> None:
     settings.TELEDERM_PERIODIC_TASKS = ["telederm.triage.tasks.check_clocks"]
     assert worker.enqueue_periodic_tasks() == 1

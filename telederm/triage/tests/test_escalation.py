@@ -14,7 +14,7 @@ from telederm.triage.models import Alarm
 from telederm.triage.services import escalate_case
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the worker commits, as in production
 def test_escalating_a_draft_sends_it_and_alarms_the_duty_nurse(
     make_case: Callable[..., Case],
     patient_user: User,

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
+from django.db import connection
 
 from telederm.accounts.models import User
 from telederm.audit.models import AccessEvent
 from telederm.cases.models import Case, CaseEvent, Message
 from telederm.cases.services import due_time
 from telederm.core import sms
-from telederm.core.errors import ChangedMeanwhile
+from telederm.core.errors import ChangedMeanwhile, UserFacingError
 from telederm.triage import services
 from telederm.triage.models import Alarm, ClinicianProfile, TriageNote
 
@@ -137,6 +139,7 @@ def test_a_triage_note_is_for_the_clinic(sent: Case, duty_nurse: User) -> None:
         services.add_triage_note(by=duty_nurse, case=sent, text="  ")
 
 
+@pytest.mark.django_db(transaction=True)  # the worker commits, as in production
 def test_asking_for_information_waits_for_the_sender_and_tells_them_without_details(
     sent: Case, duty_nurse: User, patient_user: User
 ) -> None:
@@ -176,6 +179,7 @@ def test_self_care_closes_the_case_with_guides(sent: Case, duty_nurse: User) -> 
         )
 
 
+@pytest.mark.django_db(transaction=True)  # the worker commits, as in production
 def test_forward_to_the_pool_and_to_a_named_dermatologist(
     make_case: MakeCase, duty_nurse: User, dermatologist: User
 ) -> None:
@@ -294,3 +298,38 @@ def test_the_reader_of_an_on_behalf_case_is_the_sender(
     assert services.reader_language(case) == "en"
     own = make_case(submit=True)
     assert services.reader_language(own) == patient_user.patient.preferred_language
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_nurses_claiming_at_the_same_moment(
+    sent: Case, duty_nurse: User, second_nurse: User
+) -> None:
+    """The row lock serialises them: one claims, the other is refused, nothing is overwritten.
+
+    Needs a connection per thread, so it runs on PostgreSQL (`make test` runs both databases).
+    """
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite test databases share one connection between threads")
+    barrier = threading.Barrier(2)
+    outcome: dict[int, str] = {}
+
+    def claim(nurse: User) -> None:
+        try:
+            barrier.wait(timeout=10)
+            services.claim_case(by=nurse, case=sent, expected_version=sent.version)
+            outcome[nurse.pk] = "claimed"
+        except UserFacingError as error:
+            outcome[nurse.pk] = type(error).__name__
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in (duty_nurse, second_nurse)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcome.values()) == ["ChangedMeanwhile", "claimed"]
+    sent.refresh_from_db()
+    winner = next(pk for pk, result in outcome.items() if result == "claimed")
+    assert sent.claimed_by_id == winner
+    assert sent.events.filter(action=CaseEvent.Action.TRIAGE_CLAIMED).count() == 1
