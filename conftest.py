@@ -50,6 +50,21 @@ def _private_media(settings: Any, tmp_path: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _worker_keeps_the_test_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest-django runs each test in a transaction; django-tasks-db's worker calls
+    close_old_connections between tasks, which on PostgreSQL closes a connection it finds inside a
+    transaction: the test's own. While a test transaction is open, the worker leaves it alone."""
+    from django.db import close_old_connections, connection
+    from django_tasks_db.management.commands import db_worker
+
+    def close_unless_in_test_transaction(**kwargs: Any) -> None:
+        if not connection.in_atomic_block:
+            close_old_connections(**kwargs)
+
+    monkeypatch.setattr(db_worker, "close_old_connections", close_unless_in_test_transaction)
+
+
 def synthetic_number(year: int, month: int, day: int, individual: int = 100) -> str:
     for candidate in range(individual, individual + 10):
         try:

@@ -81,7 +81,13 @@ def main() -> int:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        env = {**os.environ, "DATABASE_URL": f"postgres://telederm@127.0.0.1:{port}/telederm"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"postgres://telederm@127.0.0.1:{port}/telederm",
+            # The test suite wraps each test in a transaction on one connection that the in-test
+            # worker shares; a pool would take that connection back mid-test. Servers pool.
+            "TELEDERM_DB_POOL": os.environ.get("TELEDERM_DB_POOL", "0"),
+        }
         print(f"PostgreSQL on 127.0.0.1:{port} ({folder})", flush=True)
         return subprocess.run(command, env=env, check=False).returncode
     finally:

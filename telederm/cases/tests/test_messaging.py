@@ -261,7 +261,7 @@ def test_the_clinic_hears_of_a_patients_message_without_its_content(
     run_worker()
     assert [m.to for m in mail.outbox] == [[duty_nurse.email]]
     text = mail.outbox[0].subject + mail.outbox[0].body
-    assert "new message" in text
+    assert "ny melding" in text  # the nurse reads bokmål
     assert f"/clinic/cases/{case.uuid}/" in text
     assert [s.to for s in sms.outbox] == ["+4791234567"]
     for sent in (text, sms.outbox[0].text):
@@ -284,7 +284,8 @@ def test_the_patient_hears_of_the_clinics_message(
     assert f"/cases/{case.uuid}/#messages" in mail.outbox[0].body
     assert SECRET not in mail.outbox[0].body
     assert len(sms.outbox) == 1
-    assert sms.outbox[0].text.startswith("You have a new message in Telederm")
+    # In the patient's own language (bokmål by default).
+    assert sms.outbox[0].text.startswith("Du har en ny melding i Telederm")
     assert SECRET not in sms.outbox[0].text and duty_nurse.full_name not in sms.outbox[0].text
 
 
