@@ -13,7 +13,6 @@ from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -39,6 +38,9 @@ from telederm.review.forms import (
     prescription_lines,
 )
 from telederm.review.models import Review
+from telederm.triage import policies as triage_policies
+from telederm.triage.forms import EscalateForm, ForwardForm
+from telederm.triage.views import symptom_checks_of
 
 # The queue is paged: a page is what a dermatologist reads, and each case shown is logged.
 QUEUE_PAGE_SIZE = 25
@@ -235,30 +237,6 @@ def _lesion_groups(the_case: Case) -> list[dict[str, object]]:
     return groups
 
 
-def _symptom_checks(the_case: Case) -> list[dict[str, Any]]:
-    """The case's symptom-check results with their reasons in the reader's language."""
-    language = get_language() or "nb"
-    checks = []
-    for check in the_case.symptom_checks.all()[:5]:
-        result = check.result if isinstance(check.result, dict) else {}
-        reasons = []
-        for reason in result.get("reasons", []):
-            text = reason.get("text", "") if isinstance(reason, dict) else str(reason)
-            if isinstance(text, dict):
-                text = text.get(language[:2]) or text.get("en") or next(iter(text.values()), "")
-            reasons.append(str(text))
-        checks.append(
-            {
-                "check": check,
-                "priority": result.get("priority"),
-                "flags": result.get("flags", []),
-                "seven_point": result.get("seven_point"),
-                "reasons": reasons,
-            }
-        )
-    return checks
-
-
 def _render_case(
     request: HttpRequest,
     person: User,
@@ -307,7 +285,13 @@ def _render_case(
             "grant_form": grant_form or GrantForm(),
             "now": now,
             "time_left": time_left_label(now, the_case.due_at) if the_case.due_at else "",
-            "symptom_checks": _symptom_checks(the_case),
+            "symptom_checks": symptom_checks_of(the_case),
+            # Hand the case on (to the pool or a colleague) or mark it an emergency: the triage
+            # views take these posts and bring the dermatologist back to the review queue.
+            "can_forward": triage_policies.can_forward(person, the_case),
+            "can_escalate": triage_policies.can_escalate(person, the_case),
+            "forward_form": ForwardForm(initial={"version": the_case.version}),
+            "escalate_form": EscalateForm(initial={"version": the_case.version}),
             "triage_notes": the_case.triage_notes.select_related("author"),
             # The secure-message thread (its read is logged as case.messages.view).
             **case_views.message_thread_context(

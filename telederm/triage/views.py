@@ -20,8 +20,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from telederm.accounts.models import User
@@ -69,6 +69,49 @@ def describe_time_left(now: dt.datetime, due: dt.datetime | None) -> str:
     if left.overdue:
         return _("overdue by %(span)s") % {"span": span}
     return _("%(span)s left") % {"span": span}
+
+
+def flag_label(flag: str) -> str:
+    """A symptom-check flag ("pk", "escalate") as the clinician reads it."""
+    pathway = _("Cancer pathway (PK)")
+    labels = {"pk": pathway, "pk_melanoma": pathway, "escalate": _("Emergency")}
+    return labels.get(flag, flag)
+
+
+def priority_label(priority: object) -> str:
+    """A symptom-check priority ("urgent") as the case's priority is shown ("Urgent")."""
+    if not priority:
+        return ""
+    try:
+        return str(Case.Priority(str(priority)).label)
+    except ValueError:
+        return str(priority)
+
+
+def symptom_checks_of(the_case: Case) -> list[dict[str, Any]]:
+    """The case's symptom-check results with their reasons in the reader's language, and the
+    priority and flags worded for people (the nurse's case page shows them too)."""
+    language = get_language() or "nb"
+    checks = []
+    for check in the_case.symptom_checks.all()[:5]:
+        result = check.result if isinstance(check.result, dict) else {}
+        reasons = []
+        for reason in result.get("reasons", []):
+            text = reason.get("text", "") if isinstance(reason, dict) else str(reason)
+            if isinstance(text, dict):
+                text = text.get(language[:2]) or text.get("en") or next(iter(text.values()), "")
+            reasons.append(str(text))
+        checks.append(
+            {
+                "check": check,
+                "priority": priority_label(result.get("priority")),
+                "urgent": result.get("priority") == Case.Priority.URGENT,
+                "flags": [flag_label(str(flag)) for flag in result.get("flags", [])],
+                "seven_point": result.get("seven_point"),
+                "reasons": reasons,
+            }
+        )
+    return checks
 
 
 def _person(request: HttpRequest, allowed: Callable[[User], bool]) -> User:
@@ -169,7 +212,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
     record_listing(
         actor=person,
-        action="triage.queue.view",
+        action="triage.queue.list.view",
         cases=shown,
         request=request,
         basis="triage",
@@ -270,7 +313,7 @@ def _render_case(
             "time_left": describe_time_left(now, case.due_at),
             "reader_language": services.reader_language(case),
             "photos": case.photos.ready().order_by("created_at", "pk"),
-            "symptom_checks": case.symptom_checks.all(),
+            "symptom_checks": symptom_checks_of(case),
             "notes": case.triage_notes.select_related("author"),
             "case_messages": case.messages.select_related("author"),
             "events": case.events.select_related("actor"),
@@ -312,6 +355,8 @@ def _act(
         done = step(person, the_case, form.cleaned_data)
     except UserFacingError as error:
         flash.error(request, str(error))
+        if not policies.can_use_triage_queue(person):  # back to the page they came from
+            return redirect("review:case", case_uuid=the_case.uuid)
         return redirect("triage:case", case_uuid=the_case.uuid)
     flash.success(request, done)
     if person.role == User.Role.DERMATOLOGIST:

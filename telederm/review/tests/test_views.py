@@ -19,6 +19,7 @@ from telederm.cases.states import CaseStatus
 from telederm.review import services
 from telederm.review.models import Review
 from telederm.triage.models import SymptomCheck, TriageNote
+from telederm.triage.policies import can_escalate
 
 pytestmark = pytest.mark.django_db
 
@@ -279,3 +280,113 @@ def test_the_workspace_shows_the_message_thread_and_logs_reading_it(
     )
     assert {"case.view", "case.messages.view"} <= actions
     assert Message.objects.get().read_at is not None, "the clinic has read it"
+
+
+def _symptom_check(case: Case, by: User, priority: str = "urgent") -> SymptomCheck:
+    return SymptomCheck.objects.create(
+        created_by=by,
+        patient=case.patient,
+        case=case,
+        answers={},
+        result={
+            "disposition": "teledermatology",
+            "priority": priority,
+            "flags": ["pk"],
+            "reasons": [{"rule": "r1", "text": {"en": "Changing mole", "nb": "Endret føflekk"}}],
+            "seven_point": {"score": 5, "features": [], "threshold": 3},
+        },
+        rules_version="2026.1",
+        disposition="teledermatology",
+    )
+
+
+def test_the_symptom_check_card_shows_labels_not_codes(
+    client: Client, taken: Case, dermatologist: User, patient_user: User
+) -> None:
+    _symptom_check(taken, patient_user)
+    body = sign_in(client, dermatologist).get(url("case", taken)).content.decode()
+    assert "Cancer pathway (PK)" in body
+    assert "Suggested priority: Urgent" in body
+    assert ">pk<" not in body and "priority urgent" not in body
+
+
+def test_the_workspace_is_laid_out_photos_beside_the_work(
+    client: Client, taken: Case, dermatologist: User
+) -> None:
+    body = sign_in(client, dermatologist).get(url("case", taken)).content.decode()
+    order = [
+        'class="workspace-grid"',
+        'class="workspace-photos"',
+        'class="photo-large"',
+        'class="workspace-work"',
+        'id="questions-heading"',
+        'id="messages"',
+        'id="write-heading"',
+        'class="workspace-more"',
+    ]
+    positions = [body.index(marker) for marker in order]
+    assert positions == sorted(positions), "photos left, then the reading and the review form"
+    assert "style=" not in body
+
+
+def test_the_workspace_offers_forward_and_escalate(
+    client: Client, make_case: Callable[..., Case], dermatologist: User
+) -> None:
+    pool = make_case(submit=True)
+    body = sign_in(client, dermatologist).get(url("case", pool)).content.decode()
+    assert reverse("triage:forward", args=[pool.uuid]) in body
+    assert reverse("triage:escalate", args=[pool.uuid]) in body
+    assert "Any dermatologist (the pool)" in body and "Escalate as an emergency" in body
+
+
+def test_the_dermatologist_escalates_from_the_workspace(
+    client: Client, taken: Case, dermatologist: User
+) -> None:
+    sign_in(client, dermatologist)
+    response = client.post(
+        reverse("triage:escalate", args=[taken.uuid]),
+        {"version": taken.version, "reason": "Bleeding fast"},
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("review:queue")
+    taken.refresh_from_db()
+    assert taken.status == CaseStatus.ESCALATED
+
+
+def test_the_dermatologist_forwards_to_a_colleague_and_a_stale_form_comes_back(
+    client: Client, taken: Case, dermatologist: User, other_dermatologist: User
+) -> None:
+    sign_in(client, dermatologist)
+    stale = client.post(
+        reverse("triage:forward", args=[taken.uuid]),
+        {"version": taken.version - 1, "dermatologist": other_dermatologist.pk},
+        follow=True,
+    )
+    assert stale.redirect_chain[-1][0] == url("case", taken), "back to the workspace"
+    client.post(
+        reverse("triage:forward", args=[taken.uuid]),
+        {"version": taken.version, "dermatologist": other_dermatologist.pk},
+    )
+    taken.refresh_from_db()
+    assert taken.assigned_to == other_dermatologist
+
+
+def test_no_forward_once_answered(client: Client, taken: Case, dermatologist: User) -> None:
+    client = sign_in(client, dermatologist)
+    client.post(url("answer", taken), form_data(taken, action="sign"))
+    taken.refresh_from_db()
+    assert taken.status == CaseStatus.ANSWERED
+    body = client.get(url("case", taken)).content.decode()
+    assert "data-forward-form" not in body
+    # Escalating follows the triage policy (an answered case may still become an emergency).
+    assert ("data-escalate-form" in body) == can_escalate(dermatologist, taken)
+
+
+def test_the_clinic_navigation_marks_where_the_dermatologist_is(
+    client: Client, taken: Case, dermatologist: User
+) -> None:
+    sign_in(client, dermatologist)
+    queue_page = client.get(reverse("review:queue")).content.decode()
+    assert f'<a href="{reverse("review:queue")}" aria-current="page">' in queue_page
+    assert reverse("triage:queue") not in queue_page and reverse("triage:alarms") not in queue_page
+    case_page = client.get(url("case", taken)).content.decode()
+    assert f'<a href="{reverse("review:queue")}" aria-current="true">' in case_page

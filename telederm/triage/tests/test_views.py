@@ -16,7 +16,7 @@ from telederm.accounts.models import User
 from telederm.audit.models import AccessEvent
 from telederm.cases.models import Case, Message
 from telederm.triage import services
-from telederm.triage.models import Alarm, TriageNote
+from telederm.triage.models import Alarm, SymptomCheck, TriageNote
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +86,7 @@ def test_the_queue_shows_emergencies_first_and_time_left(
     assert "left" in page and "Emergency" in page
     assert "1 open alarm" in page
     # Each case shown is logged as a read by the nurse.
-    logged = AccessEvent.objects.filter(action="triage.queue.view", actor=duty_nurse)
+    logged = AccessEvent.objects.filter(action="triage.queue.list.view", actor=duty_nurse)
     assert {e.case_uuid for e in logged} == {routine.uuid, emergency.uuid}
 
 
@@ -395,3 +395,68 @@ def test_an_alarm_on_a_case_in_review_is_shown_without_a_dead_link(
         page = client.get(url).content.decode()
         assert str(alarm.uuid) in page  # the acknowledge form is there
         assert reverse("triage:case", args=[case.uuid]) not in page
+
+
+def test_an_emergency_row_shows_emergency_not_its_old_priority(
+    client: Client, sent: Case, duty_nurse: User
+) -> None:
+    services.escalate_case(
+        by=duty_nurse, case=sent, reason="Mucosal blisters", expected_version=sent.version
+    )
+    as_(client, duty_nurse)
+    page = client.get(reverse("triage:queue")).content.decode()
+    row = page[page.index('class="row-emergency"') :]
+    row = row[: row.index("</tr>")]
+    assert "Emergency" in row
+    assert "Routine" not in row, "no routine badge beside the emergency"
+
+
+def test_the_nurse_case_page_shows_the_symptom_check_in_words(
+    client: Client, sent: Case, duty_nurse: User, patient_user: User
+) -> None:
+    SymptomCheck.objects.create(
+        created_by=patient_user,
+        patient=sent.patient,
+        case=sent,
+        answers={},
+        result={
+            "disposition": "teledermatology",
+            "priority": "urgent",
+            "flags": ["pk"],
+            "reasons": [{"rule": "r1", "text": {"en": "Changing mole", "nb": "Endret føflekk"}}],
+            "seven_point": {"score": 4, "features": [], "threshold": 3},
+        },
+        rules_version="2026.1",
+        disposition="teledermatology",
+    )
+    as_(client, duty_nurse)
+    page = client.get(reverse("triage:case", args=[sent.uuid])).content.decode()
+    for text in [
+        "Cancer pathway (PK)",
+        "Suggested priority: Urgent",
+        "7-point checklist: 4 points",
+        "Changing mole",
+    ]:
+        assert text in page, text
+    assert ">pk<" not in page
+
+
+def test_the_clinic_navigation_marks_the_page(
+    client: Client, sent: Case, duty_nurse: User, coordinator: User
+) -> None:
+    queue, alarms = reverse("triage:queue"), reverse("triage:alarms")
+    as_(client, duty_nurse)
+    page = client.get(queue).content.decode()
+    assert f'<a href="{queue}" aria-current="page">' in page
+    assert f'<a href="{alarms}">' in page and reverse("review:queue") + '"' not in page
+    page = client.get(reverse("triage:case", args=[sent.uuid])).content.decode()
+    assert f'<a href="{queue}" aria-current="true">' in page
+    as_(client, coordinator)
+    page = client.get(alarms).content.decode()
+    assert f'<a href="{alarms}" aria-current="page">' in page and f'href="{queue}"' not in page
+
+
+def test_the_pathway_select_is_not_squeezed(client: Client, sent: Case, duty_nurse: User) -> None:
+    as_(client, duty_nurse)
+    page = client.get(reverse("triage:case", args=[sent.uuid])).content.decode()
+    assert 'class="card triage-wide" aria-labelledby="priority-heading"' in page
