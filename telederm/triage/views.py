@@ -74,7 +74,7 @@ def describe_time_left(now: dt.datetime, due: dt.datetime | None) -> str:
 def flag_label(flag: str) -> str:
     """A symptom-check flag ("pk", "escalate") as the clinician reads it."""
     pathway = _("Cancer pathway (PK)")
-    labels = {"pk": pathway, "pk_melanoma": pathway, "escalate": _("Emergency")}
+    labels = {"pk": pathway, "pk_melanoma": pathway, "escalate": _("Escalate as an emergency")}
     return labels.get(flag, flag)
 
 
@@ -106,7 +106,10 @@ def symptom_checks_of(the_case: Case) -> list[dict[str, Any]]:
                 "check": check,
                 "priority": priority_label(result.get("priority")),
                 "urgent": result.get("priority") == Case.Priority.URGENT,
-                "flags": [flag_label(str(flag)) for flag in result.get("flags", [])],
+                "flags": [
+                    {"key": str(flag), "label": flag_label(str(flag))}
+                    for flag in result.get("flags", [])
+                ],
                 "seven_point": result.get("seven_point"),
                 "reasons": reasons,
             }
