@@ -215,6 +215,14 @@ class StatusView {
     setHidden(this.detail, false);
   }
 
+  // Back to rest: the server's panel now shows the photo (checked, or refused with its reason),
+  // so "Sent. The photo is being checked." would only be stale.
+  clear() {
+    this.showBar(false);
+    setHidden(this.detail, true);
+    this.setState("idle", "");
+  }
+
   setState(state, text) {
     this.root.dataset.state = state;
     if (this.message.textContent !== text) this.message.textContent = text;
@@ -446,6 +454,20 @@ function enhance(root) {
   }
 }
 
+// A lesion's photos as the server last drew them (photos/_lesion_photos.html): once none is
+// still being checked (`data-photos-checked`), its uploader's "Sent" message has done its work.
+function settle(root) {
+  const lists = root.matches && root.matches("[data-photos-checked]") ? [root] : [];
+  lists.push(...root.querySelectorAll("[data-photos-checked]"));
+  for (const list of lists) {
+    const controller = controllers.get(list.dataset.lesion);
+    if (controller && controller.view.root.dataset.state === "sent") controller.view.clear();
+  }
+}
+
 enhance(document);
 // htmx swaps in new fragments (a refreshed photo list with its upload form): enhance them too.
-document.addEventListener("htmx:load", (event) => enhance(event.detail.elt));
+document.addEventListener("htmx:load", (event) => {
+  enhance(event.detail.elt);
+  settle(event.detail.elt);
+});

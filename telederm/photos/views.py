@@ -124,13 +124,29 @@ def _page(
             "loose_photos": loose,
             "lesion_form": lesion_form or LesionForm(),
             "earlier": [_panel(case, lesion) for lesion in earlier],
-            "ready_to_send": bool(panels or loose)
-            and not any(panel.missing or panel.processing for panel in panels),
+            "ready_to_send": _ready_to_send(panels, has_loose=bool(loose)),
             "uploader": _uploader_settings(),
             "uploader_strings": _uploader_strings(),
         },
         status=status,
     )
+
+
+def _ready_to_send(panels: list[LesionPanel], *, has_loose: bool) -> bool:
+    """Every spot has its overview and close-up, and no photo is still being checked."""
+    return bool(panels or has_loose) and not any(
+        panel.missing or panel.processing for panel in panels
+    )
+
+
+def _actions(case: Case) -> dict[str, object]:
+    """What the page's actions area needs: whether the case can go on to "check and send"."""
+    panels = [_panel(case, lesion) for lesion in services.lesions_of(case)]
+    has_loose = case.photos.filter(lesion__isnull=True).exists()
+    return {
+        "ready_to_send": _ready_to_send(panels, has_loose=has_loose),
+        "has_panels": bool(panels),
+    }
 
 
 def _uploader_strings() -> dict[str, str]:
@@ -260,11 +276,19 @@ def lesion_status(
     lesion = _known_lesion(_person(request), case, lesion_uuid)
     # While a photo is being checked the page polls only the photos (`part=photos`), so that the
     # upload form beside them, perhaps in use, is left alone.
+    # The page's actions area comes along out of band (`hx-swap-oob`): the "Continue" link
+    # appears as soon as the last photo asked for is in and checked, without a reload.
     partial = "_lesion_photos" if request.GET.get("part") == "photos" else "_lesion"
     return render(
         request,
-        f"photos/{partial}.html",
-        {"case": case, "panel": _panel(case, lesion), "uploader": _uploader_settings()},
+        "photos/lesion_status.html",
+        {
+            "case": case,
+            "panel": _panel(case, lesion),
+            "uploader": _uploader_settings(),
+            "partial": f"photos/{partial}.html",
+            **_actions(case),
+        },
     )
 
 
