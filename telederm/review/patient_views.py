@@ -21,24 +21,46 @@ from telederm.review import guides, policies
 from telederm.review.summary import Summary, build_summary, emergency_line, render_pdf
 
 
+def _guide_language(request: HttpRequest) -> tuple[str, str]:
+    """The language to show guides in, and the `?lang=` to keep on links between them.
+
+    An answer summary links its guides with `?lang=` set to the patient's language, so that a
+    guide opens in the language of the summary, not of the browser it is read in. Without it (or
+    with a language the library does not hold), the page's own language.
+    """
+    asked = request.GET.get("lang", "")
+    if asked in guides.LANGUAGES:
+        return asked, asked
+    return guides.normalise_language(get_language()), ""
+
+
 @require_GET
 def guide_list(request: HttpRequest) -> HttpResponse:
     # Public: the guides are general advice with no patient data, so no sign-in and no access log.
-    language = guides.normalise_language(get_language())
+    language, lang_param = _guide_language(request)
     return render(
         request,
         "review/guide_list.html",
-        {"guides": guides.all_guides(language), "emergency": emergency_line()},
+        {
+            "guides": guides.all_guides(language),
+            "emergency": emergency_line(),
+            "lang_param": lang_param,
+        },
     )
 
 
 @require_GET
 def guide(request: HttpRequest, slug: str) -> HttpResponse:
+    language, lang_param = _guide_language(request)
     try:
-        the_guide = guides.get(slug, get_language())
+        the_guide = guides.get(slug, language)
     except guides.UnknownGuide as exc:
         raise Http404 from exc
-    return render(request, "review/guide.html", {"guide": the_guide, "emergency": emergency_line()})
+    return render(
+        request,
+        "review/guide.html",
+        {"guide": the_guide, "emergency": emergency_line(), "lang_param": lang_param},
+    )
 
 
 def _open_summary(request: HttpRequest, case_uuid: uuid.UUID) -> tuple[User, Case, Summary]:
@@ -65,7 +87,8 @@ def _guide_links(
 ) -> list[tuple[guides.Guide, str]]:
     links = []
     for guide in summary.guides:
-        url = reverse("answers:guide", args=[guide.slug])
+        # In the summary's language (the patient's), whatever the reader's browser prefers.
+        url = reverse("answers:guide", args=[guide.slug]) + f"?lang={summary.language}"
         links.append((guide, request.build_absolute_uri(url) if absolute else url))
     return links
 

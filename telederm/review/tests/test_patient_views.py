@@ -218,3 +218,76 @@ def test_a_guide_not_yet_translated_says_so(
     assert response.status_code == 200
     assert "Kviser" in response.text and '<article class="guide" lang="nb">' in response.text
     assert "has not been written in your language yet" in response.text
+
+
+# A guide opened from a summary is in the summary's language, whatever the browser prefers.
+
+
+@pytest.mark.django_db
+def test_the_summary_links_its_guides_in_the_patients_language(
+    client: Client, make_case: Callable[..., Case], duty_nurse: User, patient_user: User
+) -> None:
+    case = make_case(submit=True)
+    advise_self_care(
+        by=duty_nurse,
+        case=case,
+        expected_version=case.version,
+        text="Athlete's foot: use an antifungal cream.",
+        guides=["fungal-infections"],
+    )
+    sign_in(client, patient_user)
+    response = client.get(reverse("answers:summary", args=[case.uuid]), HTTP_ACCEPT_LANGUAGE="en")
+    link = reverse("answers:guide", args=["fungal-infections"]) + "?lang=nb"
+    assert f'href="{link}"' in response.text
+
+    guide = client.get(link, HTTP_ACCEPT_LANGUAGE="en")
+    assert guide.status_code == 200
+    nb = guides.get("fungal-infections", "nb")
+    assert (
+        f"<h1>{nb.title}</h1>" in guide.text and '<article class="guide" lang="nb">' in guide.text
+    )
+    assert guides.get("fungal-infections", "en").title not in guide.text
+    # The page around the guide stays in the reader's language; the way back keeps the guide's.
+    assert "Self-care guides" in guide.text
+    assert reverse("answers:guide_list") + "?lang=nb" in guide.text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("?lang=nb", "nb"), ("?lang=en", "en"), ("?lang=xx", "en"), ("?lang=", "en"), ("", "en")],
+)
+def test_a_guide_honours_a_known_lang_and_else_the_readers_language(
+    client: Client, query: str, expected: str
+) -> None:
+    response = client.get(
+        reverse("answers:guide", args=["scabies"]) + query, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 200
+    assert guides.get("scabies", expected).title in response.text
+    assert f'<article class="guide" lang="{expected}">' in response.text
+
+
+@pytest.mark.django_db
+def test_the_guide_list_keeps_the_asked_language_on_its_links(client: Client) -> None:
+    response = client.get(reverse("answers:guide_list") + "?lang=nb", HTTP_ACCEPT_LANGUAGE="en")
+    assert guides.get("acne", "nb").title in response.text
+    assert reverse("answers:guide", args=["acne"]) + "?lang=nb" in response.text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["guide", "guide_list"])
+def test_a_signed_in_patient_has_the_usual_links_on_the_guide_pages(
+    client: Client, patient_user: User, page: str
+) -> None:
+    url = reverse(f"answers:{page}", args=["acne"] if page == "guide" else [])
+    sign_in(client, patient_user)
+    response = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert f'href="{reverse("cases:list")}">My cases<' in response.text
+    assert f'href="{reverse("cases:new")}">New case<' in response.text
+
+
+@pytest.mark.django_db
+def test_a_visitor_has_no_case_links_on_a_guide(client: Client) -> None:
+    response = client.get(reverse("answers:guide", args=["acne"]), HTTP_ACCEPT_LANGUAGE="en")
+    assert reverse("cases:list") not in response.text
