@@ -56,7 +56,12 @@ def test_patient_sends_photos_over_a_slow_link_and_retakes_a_blurred_one(
     sharp.write_bytes(corpus.phone_jpeg(3024, 2268, seed=3))
 
     sign_in(phone, base, patient_user)
+    expect(phone.get_by_role("link", name="Check your symptoms")).to_have_attribute(
+        "href", "/check/"
+    )
     phone.get_by_role("link", name="Start a new case").click()
+    # Someone unsure can still go to the symptom checker first.
+    expect(phone.get_by_role("link", name="Not sure? Check your symptoms first")).to_be_visible()
     phone.get_by_label("What is the problem?").fill("A mole on my back has grown and darkened.")
     phone.get_by_label("Where on the body?").select_option("back")
     phone.get_by_label("1 to 12 months").check()
