@@ -58,6 +58,22 @@ def test_a_dermatologist_takes_codes_saves_and_signs_with_the_keyboard(
     signed_in_staff(desktop.context, base, dermatologist)
     desktop.goto(f"{base}/clinic/cases/{case.uuid}/")
 
+    # Laid out for work: the photos beside the questionnaire, not above it, and the page far
+    # shorter than a photo per screen width.
+    photos_box = desktop.locator(".workspace-photos").bounding_box()
+    work_box = desktop.locator(".workspace-work").bounding_box()
+    assert photos_box and work_box
+    assert photos_box["x"] + photos_box["width"] <= work_box["x"], "photos left of the work"
+    assert abs(photos_box["y"] - work_box["y"]) < 5, "side by side"
+    thumb = desktop.locator(".photo-large img").first.bounding_box()
+    assert thumb and 150 <= thumb["width"] <= 400, thumb
+    message_button = desktop.get_by_role("button", name="Send the message")
+    colour = message_button.evaluate("b => getComputedStyle(b).backgroundColor")
+    assert colour in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), f"secondary style, not {colour}"
+    expect(desktop.get_by_role("button", name="Forward")).to_be_visible()
+    expect(desktop.get_by_role("button", name="Escalate as an emergency")).to_be_visible()
+    expect(desktop.locator('.main-nav a[aria-current="true"]')).to_have_text("Review queue")
+
     # ? shows the list of shortcuts; it is on the page for anyone to read.
     shortcuts = desktop.locator("[data-shortcuts]")
     expect(shortcuts).not_to_have_attribute("open", "")
@@ -133,6 +149,10 @@ def test_the_workspace_on_a_phone(
     expect(phone.get_by_role("button", name="Save draft")).to_be_visible()
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"no sideways scrolling on a phone ({width} px)"
+    photos_box = phone.locator(".workspace-photos").bounding_box()
+    work_box = phone.locator(".workspace-work").bounding_box()
+    assert photos_box and work_box and photos_box["y"] < work_box["y"], "one column on a phone"
+    phone.screenshot(path=str(ARTIFACTS / "clinic-workspace-phone.png"), full_page=True)
     check_accessibility(phone, "clinic-workspace-phone")
     phone.goto(f"{base}/clinic/")
     expect(phone.get_by_role("link", name=case.patient.full_name)).to_be_visible()
