@@ -290,8 +290,12 @@ def _render_case(
             # views take these posts and bring the dermatologist back to the review queue.
             "can_forward": triage_policies.can_forward(person, the_case),
             "can_escalate": triage_policies.can_escalate(person, the_case),
-            "forward_form": ForwardForm(initial={"version": the_case.version}),
-            "escalate_form": EscalateForm(initial={"version": the_case.version}),
+            "forward_form": ForwardForm(
+                initial={"version": the_case.version}, auto_id="forward_%s"
+            ),
+            "escalate_form": EscalateForm(
+                initial={"version": the_case.version}, auto_id="escalate_%s"
+            ),
             "triage_notes": the_case.triage_notes.select_related("author"),
             # The secure-message thread (its read is logged as case.messages.view).
             **case_views.message_thread_context(

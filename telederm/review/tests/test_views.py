@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -390,3 +391,13 @@ def test_the_clinic_navigation_marks_where_the_dermatologist_is(
     assert reverse("triage:queue") not in queue_page and reverse("triage:alarms") not in queue_page
     case_page = client.get(url("case", taken)).content.decode()
     assert f'<a href="{reverse("review:queue")}" aria-current="true">' in case_page
+
+
+def test_the_workspace_has_no_duplicate_ids(
+    client: Client, taken: Case, dermatologist: User
+) -> None:
+    body = sign_in(client, dermatologist).get(url("case", taken)).content.decode()
+    assert "data-forward-form" in body and "data-sign" in body
+    ids = re.findall(r'\bid="([^"]+)"', body)
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    assert duplicates == [], duplicates
