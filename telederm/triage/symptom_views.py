@@ -158,6 +158,8 @@ def result(request: HttpRequest, check_uuid: uuid.UUID) -> HttpResponse:
             case=check.case,
             obj=check,
             request=request,
+            # Only its maker sees a check: the patient themself or the professional who ran it.
+            basis="own" if getattr(request.user, "is_patient", False) else "sender",
         )
     escalated = bool(request.session.pop(f"check-escalated-{check.uuid}", False)) or (
         check.case is not None and check.case.status == CaseStatus.ESCALATED
