@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +35,9 @@ from telederm.photos import services as photo_services
 from telederm.photos.models import Lesion, Photo
 from telederm.photos.tests.test_services import a_site
 from telederm.review.services import take_for_review
+from telederm.triage.alarms import raise_alarm
+from telederm.triage.intake import record_check
+from telederm.triage.models import Alarm, SymptomCheck
 from tests.routes import all_routes
 
 pytestmark = pytest.mark.django_db
@@ -69,13 +74,15 @@ def rule(allowed: set[str] | frozenset[str], **kwargs: Any) -> Rule:
     return Rule(allowed=frozenset(allowed), **kwargs)
 
 
+ANSWER_READERS = {"patient", "gp", "dermatologist"}  # the grant is on the first case only
+TRIAGE_LISTING = "triage.queue.list.view"
 LIST_READERS = {"patient", "other_patient", "gp", "other_gp", "grantee", "expired_grantee"}
 CLINIC = {"duty_nurse", "dermatologist", "other_dermatologist"}
 
 PATIENT_DATA: dict[str, Rule] = {
     "cases/": rule(LIST_READERS, logs=("case.list.view",)),
     "cases/new/": rule({"patient", "other_patient", "gp", "other_gp"}),
-    "cases/<uuid:case_uuid>/": rule(CARE, logs=("case.view",)),
+    "cases/<uuid:case_uuid>/": rule(CARE, logs=("case.view", "case.messages.view")),
     "cases/<uuid:case_uuid>/edit/": rule(CARE, logs=("case.view",)),
     "cases/<uuid:case_uuid>/summary/": rule(CARE, logs=("case.view",)),
     "cases/<uuid:case_uuid>/submit/": rule(CARE, method="post"),
@@ -89,8 +96,25 @@ PATIENT_DATA: dict[str, Rule] = {
     "cases/<uuid:case_uuid>/lesions/<uuid:lesion_uuid>/photos/": rule(CARE, method="post"),
     "cases/<uuid:case_uuid>/lesions/<uuid:lesion_uuid>/status/": rule(CARE, logs=("case.view",)),
     "cases/<uuid:case_uuid>/lesions/<uuid:lesion_uuid>/compare/": rule(CARE, logs=("case.view",)),
+    "cases/<uuid:case_uuid>/messages/": rule(CARE, logs=("case.view", "case.messages.view")),
+    "cases/<uuid:case_uuid>/messages/send/": rule(
+        {"patient", "gp", "dermatologist"}, method="post"
+    ),
+    # Photos come only from the patient's side.
+    "cases/<uuid:case_uuid>/messages/photos/": rule({"patient", "gp"}, method="post"),
+    # The answer summary: on a second case of Kari's, answered (see `target`).
+    "cases/<uuid:case_uuid>/answer/": rule(ANSWER_READERS, logs=("case.view",)),
+    "cases/<uuid:case_uuid>/answer.pdf": rule(
+        ANSWER_READERS, logs=("case.view", "case.summary.download")
+    ),
+    # Kari's symptom check, run from the target case: only she sees it.
+    "check/<uuid:check_uuid>/": rule({"patient"}, logs=("symptom_check.view",)),
+    "check/<uuid:check_uuid>/case/": rule({"patient"}),
+    # Duty nurses are sent on to their triage queue (they write no entry here).
     "clinic/": rule(CLINIC, logs=("queue.list.view",)),
-    "clinic/cases/<uuid:case_uuid>/": rule({"dermatologist"}, logs=("case.view",)),
+    "clinic/cases/<uuid:case_uuid>/": rule(
+        {"dermatologist"}, logs=("case.view", "case.messages.view")
+    ),
     "clinic/cases/<uuid:case_uuid>/take/": rule({"dermatologist"}, method="post"),
     "clinic/cases/<uuid:case_uuid>/answer/": rule({"dermatologist"}, method="post"),
     # Clinicians *without* access may break the glass (an empty reason is refused with 400).
@@ -100,6 +124,22 @@ PATIENT_DATA: dict[str, Rule] = {
     "clinic/cases/<uuid:case_uuid>/grants/": rule({"dermatologist"}, method="post"),
     "clinic/cases/<uuid:case_uuid>/grants/<uuid:grant_uuid>/revoke/": rule(
         {"dermatologist"}, method="post"
+    ),
+    # Triage: on a third case of Kari's, sent and waiting for triage (see `target`).
+    "clinic/triage/": rule({"duty_nurse"}, logs=(TRIAGE_LISTING,)),
+    "clinic/triage/cases/<uuid:case_uuid>/": rule({"duty_nurse"}, logs=("case.view",)),
+    **{
+        f"clinic/triage/cases/<uuid:case_uuid>/{step}/": rule({"duty_nurse"}, method="post")
+        for step in ("claim", "release", "priority", "note", "request", "self-care", "resolve")
+    },
+    **{
+        f"clinic/triage/cases/<uuid:case_uuid>/{step}/": rule(
+            {"duty_nurse", "dermatologist", "other_dermatologist"}, method="post"
+        )
+        for step in ("forward", "assign", "escalate")
+    },
+    "clinic/triage/alarms/<uuid:alarm_uuid>/acknowledge/": rule(
+        {"duty_nurse", "coordinator"}, method="post"
     ),
     "privacy/my-access-log/": rule({"patient", "other_patient"}),
     "privacy/review/": rule({"privacy_officer"}),
@@ -116,6 +156,13 @@ NO_PATIENT_DATA: dict[str, str] = {
     "healthz": "process health for load balancers",
     "readyz": "readiness for load balancers",
     "i18n/setlang/": "language choice (POST only)",
+    "check/": "the symptom checker: questions and a result, nothing stored unless signed in "
+    "(test_symptom_views.py)",
+    "guides/": "the public self-care guide library",
+    "guides/<slug:slug>/": "one public self-care guide",
+    "clinic/codes/": "ICD-10 and ICPC-2 code search for clinicians (test_codes_views.py)",
+    "clinic/triage/alarms/": "open alarms for duty nurses and coordinators: kind and time, no "
+    "patient names (test_views.py in triage)",
     "admin/": "operators' admin; no patient-data model is registered (tested below)",
     "uploads/": "tus creation: takes bytes for a draft the person may change (test_tus.py and "
     "test_tus_creation_matrix below); GET is 405",
@@ -125,6 +172,12 @@ NO_PATIENT_DATA: dict[str, str] = {
 ACCOUNT = re.compile(r"^account/")  # allauth: sign-in, two-factor, sessions, password
 
 SITE, SIDE = a_site()
+# A changing mole (7-point score 4): a teledermatology case, urgent, on the cancer pathway.
+MOLE_CHECK = json.loads(
+    (
+        Path(__file__).parent.parent / "telederm/triage/tests/vignettes/pk-melanoma-classic.json"
+    ).read_text()
+)["answers"]
 IDENTIFIER_RE = re.compile(rb"\b\d{11}\b")
 
 
@@ -138,7 +191,37 @@ class World:
     lesion: Lesion
     grant: CaseGrant
     break_glass: BreakGlassAccess
+    answered_case: Case
+    triage_case: Case
+    check: SymptomCheck
+    alarm: Alarm
     people: dict[str, User | None] = field(default_factory=dict)
+
+
+def _photographed_case(by: User, patient: User, make_case: Any) -> tuple[Case, Lesion]:
+    """A case of the patient's by this sender with one spot photographed as the protocol asks."""
+    case = make_case(by=by, patient=patient.patient, photos=0)
+    lesion = photo_services.add_lesion(by=by, case=case, body_site=SITE, laterality=SIDE)
+    for kind, shade in ((Photo.Kind.OVERVIEW, 0), (Photo.Kind.CLOSE_UP, 40)):
+        photo_services.add_photo(
+            by=by,
+            case=case,
+            upload=io.BytesIO(jpeg_bytes(size=(1200, 1000), colour=(190, 140, 100 + shade))),
+            kind=kind,
+            lesion=lesion,
+            process_now=True,
+        )
+    case.refresh_from_db()
+    return submit_case(by=by, case=case, expected_version=case.version), lesion
+
+
+def target(route: str, world: World) -> Case:
+    """The case a route is tried on: the summary needs an answered case, triage a waiting one."""
+    if route.startswith("cases/<uuid:case_uuid>/answer"):
+        return world.answered_case
+    if route.startswith("clinic/triage/"):
+        return world.triage_case
+    return world.case
 
 
 @pytest.fixture
@@ -153,20 +236,14 @@ def world(
     other_dermatologist: User,
     coordinator: User,
 ) -> World:
-    case = make_case(by=gp, patient=patient_user.patient, photos=0)
-    lesion = photo_services.add_lesion(by=gp, case=case, body_site=SITE, laterality=SIDE)
-    for kind, shade in ((Photo.Kind.OVERVIEW, 0), (Photo.Kind.CLOSE_UP, 40)):
-        photo_services.add_photo(
-            by=gp,
-            case=case,
-            upload=io.BytesIO(jpeg_bytes(size=(1200, 1000), colour=(190, 140, 100 + shade))),
-            kind=kind,
-            lesion=lesion,
-            process_now=True,
-        )
-    case.refresh_from_db()
-    case = submit_case(by=gp, case=case, expected_version=case.version)
+    case, lesion = _photographed_case(gp, patient_user, make_case)
     case = take_for_review(by=dermatologist, case=case, expected_version=case.version)
+    answered_case, _ = _photographed_case(gp, patient_user, make_case)
+    answer(answered_case, dermatologist, take=True)
+    triage_case, _ = _photographed_case(gp, patient_user, make_case)
+    alarm = raise_alarm(case=triage_case, kind=Alarm.Kind.UNOWNED, reference=clock.now())
+    assert alarm is not None
+    check = record_check(by=patient_user, data=MOLE_CHECK, case_uuid=case.uuid).check
     grantee = _user("kirurg@sykehus.example", User.Role.EXTERNAL, hpr_number="9100055")
     expired = _user("kirurg2@sykehus.example", User.Role.EXTERNAL, hpr_number="9100056")
     grant = access.grant_access(
@@ -214,13 +291,20 @@ def world(
         lesion=lesion,
         grant=grant,
         break_glass=glass,
+        answered_case=answered_case,
+        triage_case=triage_case,
+        check=check,
+        alarm=alarm,
         people=people,
     )
 
 
 def concrete(route: str, world: World) -> str:
     path = (
-        route.replace("<uuid:case_uuid>", str(world.case.uuid))
+        route.replace("<uuid:case_uuid>", str(target(route, world).uuid))
+        .replace("<uuid:check_uuid>", str(world.check.uuid))
+        .replace("<uuid:alarm_uuid>", str(world.alarm.uuid))
+        .replace("<slug:slug>", "acne")
         .replace("<uuid:photo_uuid>", str(world.photo.uuid))
         .replace("<uuid:lesion_uuid>", str(world.lesion.uuid))
         .replace("<uuid:upload_uuid>", str(uuid.uuid4()))
@@ -294,7 +378,7 @@ def test_access_matrix(route: str, persona: str, world: World) -> None:
     else:
         assert status in {403, 404}, (route, persona, status)
         new = AccessEvent.objects.exclude(pk__in=before)
-        assert not new.filter(case_uuid=world.case.uuid).exists(), (route, persona)
+        assert not new.filter(case_uuid=target(route, world).uuid).exists(), (route, persona)
         assert world.case.patient.full_name.encode() not in response.content
         assert world.case.complaint.encode() not in response.content
 
@@ -319,14 +403,14 @@ def test_each_read_writes_the_expected_access_log_entries(route: str, world: Wor
             visible = set(
                 cases_visible_to(person).values_list("uuid", flat=True)
                 if route == "cases/"
-                else _queue_uuids(person)
+                else _queue_uuids(person, route)
             )
             assert {e.case_uuid for e in new} == visible, (route, persona)
             assert len(new) == len(visible)
         else:
             assert [e.action for e in new] == list(rule_.logs), (route, persona)
             event = new[0]
-            assert event.case_uuid == world.case.uuid
+            assert event.case_uuid == target(route, world).uuid
             assert event.patient_uuid == world.case.patient.uuid
             assert event.basis, "every read says why the person had access"
         for event in new:
@@ -337,9 +421,15 @@ def test_each_read_writes_the_expected_access_log_entries(route: str, world: Wor
     assert checked >= 1
 
 
-def _queue_uuids(person: User) -> list[uuid.UUID]:
+def _queue_uuids(person: User, route: str) -> list[uuid.UUID]:
     from telederm.review.policies import review_queue_for
 
+    if route == "clinic/triage/":
+        # The nurse's first page: emergencies, then the cases waiting to be triaged.
+        waiting = Case.objects.filter(status__in=[Case.Status.ESCALATED, Case.Status.SUBMITTED])
+        return list(waiting.values_list("uuid", flat=True))
+    if person.role == User.Role.DUTY_NURSE:
+        return []  # sent on from the dermatologists' queue to the triage queue, unlisted
     return list(review_queue_for(person).values_list("uuid", flat=True)[:200])
 
 

@@ -12,12 +12,13 @@ the case back to the clinic (`submitted`) in the same transaction, and its clock
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from telederm.accounts.models import User
@@ -80,6 +81,17 @@ def closed_window_open(case: Case) -> bool:
     if when is None or case.assigned_to_id is None:
         return False
     return clock.now() - when <= dt.timedelta(days=days_after_close())
+
+
+def case_to_write_on(*, by: User, case_uuid: uuid.UUID) -> Case:
+    """The case this person may write a message on, checked before anything is logged as seen:
+    404 for a case they may not open, 403 for one they may read but not write on (a grantee)."""
+    found = Case.objects.select_related("patient").filter(uuid=case_uuid).first()
+    if found is None or not policies.can_view_case(by, found):
+        raise Http404
+    if not can_send(by, found):
+        raise PermissionDenied
+    return found
 
 
 def can_send(by: User, case: Case) -> bool:

@@ -244,9 +244,8 @@ def case_messages(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
 def send_message(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
     """Post a message; back to `next` (if on this site) or the case, at the thread."""
     person = _person(request)
+    messaging.case_to_write_on(by=person, case_uuid=case_uuid)
     case = services.open_case(by=person, case_uuid=case_uuid, request=request)
-    if not messaging.can_send(person, case):
-        raise PermissionDenied
     form = MessageForm(request.POST)
     if form.is_valid():
         try:

@@ -387,9 +387,10 @@ def message_reply(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
     "take it again" advice are on the next page.
     """
     person = _person(request)
+    found = messaging.case_to_write_on(by=person, case_uuid=case_uuid)
+    if not case_policies.can_attach_message_photos(person, found):
+        raise PermissionDenied  # photos come from the patient's side; the clinic writes text
     case = open_case(by=person, case_uuid=case_uuid, request=request)
-    if not messaging.can_send(person, case):
-        raise PermissionDenied
     form = MessageWithPhotosForm(request.POST, request.FILES)
     if form.is_valid():
         try:
