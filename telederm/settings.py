@@ -398,6 +398,9 @@ TELEDERM_CLOCK_CHECK_SECONDS = int(os.environ.get("TELEDERM_CLOCK_CHECK_SECONDS"
 # Tasks `telederm worker` queues by itself every TELEDERM_CLOCK_CHECK_SECONDS (dotted paths).
 TELEDERM_PERIODIC_TASKS = ["telederm.triage.tasks.check_clocks"]
 
+# A patient may still write on a closed case this many days after it closed (the clinic reads it).
+TELEDERM_MESSAGES_AFTER_CLOSE_DAYS = int(os.environ.get("TELEDERM_MESSAGES_AFTER_CLOSE_DAYS", 30))
+
 # SMS notifications (they only say there is news): a pluggable gateway. The default writes each
 # message to a file under var/outbox-sms, like the e-mail default; see docs/runbooks.
 TELEDERM_SMS_BACKEND = os.environ.get("TELEDERM_SMS_BACKEND", "telederm.core.sms.FileBackend")
