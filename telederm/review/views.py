@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from telederm.accounts.models import User
@@ -44,7 +45,7 @@ from telederm.triage.views import symptom_checks_of
 
 # The queue is paged: a page is what a dermatologist reads, and each case shown is logged.
 QUEUE_PAGE_SIZE = 25
-LANGUAGE_NAMES = {"nb": "Norwegian bokmål", "en": "English"}
+LANGUAGE_NAMES = {"nb": gettext_lazy("Norwegian bokmål"), "en": gettext_lazy("English")}
 
 
 def _clinician(request: HttpRequest) -> User:
