@@ -93,10 +93,11 @@ def test_a_gateway_that_does_not_answer_in_time_raises(
         sms.send_sms(to="+4791234567", text="You have news.")
 
 
-def test_no_gateway_address_is_an_error(settings: Any) -> None:
+@pytest.mark.parametrize("address", ["", "file:///etc/passwd", "ftp://gateway.example/sms"])
+def test_no_gateway_address_or_one_not_http_is_an_error(settings: Any, address: str) -> None:
     settings.TELEDERM_SMS_BACKEND = "telederm.core.sms.HttpBackend"
-    settings.TELEDERM_SMS_URL = ""
-    with pytest.raises(sms.SmsError):
+    settings.TELEDERM_SMS_URL = address
+    with pytest.raises(sms.SmsError, match="http"):
         sms.send_sms(to="+4791234567", text="You have news.")
 
 
