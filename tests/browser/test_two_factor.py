@@ -269,4 +269,5 @@ def test_half_way_through_signing_in_a_duty_nurse_is_not_signed_in(
     desk.get_by_role("main").get_by_role("button", name="Sign in").click()
     expect(desk.get_by_role("button", name="Sign out")).to_be_visible()
     desk.goto(base + "/clinic/")
-    expect(desk).to_have_url(base + "/clinic/")
+    # Signed in now: a duty nurse's clinic is the triage queue.
+    expect(desk).to_have_url(base + "/clinic/triage/")
