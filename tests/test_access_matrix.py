@@ -198,19 +198,44 @@ class World:
     people: dict[str, User | None] = field(default_factory=dict)
 
 
-def _photographed_case(by: User, patient: User, make_case: Any) -> tuple[Case, Lesion]:
-    """A case of the patient's by this sender with one spot photographed as the protocol asks."""
+def _photographed_case(
+    by: User, patient: User, make_case: Any, *, like: Case | None = None
+) -> tuple[Case, Lesion]:
+    """A case of the patient's by this sender with one spot photographed as the protocol asks.
+
+    With `like`, the photos are that case's finished renditions again (rows pointing at the same
+    files) rather than processed anew: the matrix builds its world hundreds of times, and photo
+    processing is tested elsewhere.
+    """
     case = make_case(by=by, patient=patient.patient, photos=0)
     lesion = photo_services.add_lesion(by=by, case=case, body_site=SITE, laterality=SIDE)
-    for kind, shade in ((Photo.Kind.OVERVIEW, 0), (Photo.Kind.CLOSE_UP, 40)):
-        photo_services.add_photo(
-            by=by,
-            case=case,
-            upload=io.BytesIO(jpeg_bytes(size=(1200, 1000), colour=(190, 140, 100 + shade))),
-            kind=kind,
-            lesion=lesion,
-            process_now=True,
-        )
+    if like is None:
+        for kind, shade in ((Photo.Kind.OVERVIEW, 0), (Photo.Kind.CLOSE_UP, 40)):
+            photo_services.add_photo(
+                by=by,
+                case=case,
+                upload=io.BytesIO(jpeg_bytes(size=(1200, 1000), colour=(190, 140, 100 + shade))),
+                kind=kind,
+                lesion=lesion,
+                process_now=True,
+            )
+    else:
+        for ready in like.photos.ready():
+            Photo.objects.create(
+                case=case,
+                lesion=lesion,
+                uploaded_by=by,
+                kind=ready.kind,
+                status=Photo.Status.READY,
+                full_name=ready.full_name,
+                screen_name=ready.screen_name,
+                thumb_name=ready.thumb_name,
+                width=ready.width,
+                height=ready.height,
+                byte_size=ready.byte_size,
+                sha256=ready.sha256,
+                processed_at=ready.processed_at,
+            )
     case.refresh_from_db()
     return submit_case(by=by, case=case, expected_version=case.version), lesion
 
@@ -238,9 +263,9 @@ def world(
 ) -> World:
     case, lesion = _photographed_case(gp, patient_user, make_case)
     case = take_for_review(by=dermatologist, case=case, expected_version=case.version)
-    answered_case, _ = _photographed_case(gp, patient_user, make_case)
+    answered_case, _ = _photographed_case(gp, patient_user, make_case, like=case)
     answer(answered_case, dermatologist, take=True)
-    triage_case, _ = _photographed_case(gp, patient_user, make_case)
+    triage_case, _ = _photographed_case(gp, patient_user, make_case, like=case)
     alarm = raise_alarm(case=triage_case, kind=Alarm.Kind.UNOWNED, reference=clock.now())
     assert alarm is not None
     check = record_check(by=patient_user, data=MOLE_CHECK, case_uuid=case.uuid).check
