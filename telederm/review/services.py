@@ -23,24 +23,14 @@ from telederm.cases.services import lock_case, transition_case
 from telederm.cases.states import CaseStatus
 from telederm.core import clock, outbox
 from telederm.core.errors import UserFacingError
-from telederm.review import codes, policies, tasks
+from telederm.review import codes, guides, policies, tasks
 from telederm.review.models import Diagnosis, Prescription, Referral, Review, VideoRequest
 
 # Free-text and choice fields of a review a draft may set.
 DRAFT_FIELDS = ("assessment", "diagnosis", "advice", "safety_net", "advice_gp", "guides", "outcome")
 
 # The self-care guide library (telederm/review/guides/<language>/<slug>.md).
-GUIDE_SLUGS = (
-    "eczema-care",
-    "acne",
-    "fungal-infections",
-    "sun-protection",
-    "mole-self-check",
-    "wound-care",
-    "scabies",
-    "psoriasis",
-    "hives",
-)
+GUIDE_SLUGS = guides.SLUGS
 
 Outcome = Review.Outcome
 
