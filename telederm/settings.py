@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "telederm.photos",
     "telederm.triage",
     "telederm.review",
+    "telederm.interop",
     "telederm.privacy",
     "telederm.api",
     "telederm.demo",
@@ -491,3 +492,30 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# Interoperability (ADRs 0023-0026): who we are in the national address register, and how
+# messages travel. TELEDERM_MESSAGE_TRANSPORT is "file" (in/out folders shared with an existing
+# communication server), "nhn" (Norsk Helsenett's message service REST API) or "none" (messages
+# are composed and kept, never sent: the default for the embedded demo, which sends to "file").
+TELEDERM_HER_ID = int(os.environ.get("TELEDERM_HER_ID", 8142519))
+TELEDERM_ORGANISATION_NAME = os.environ.get("TELEDERM_ORGANISATION_NAME", "Telederm Hudpoliklinikk")
+TELEDERM_ORGANISATION_NUMBER = os.environ.get("TELEDERM_ORGANISATION_NUMBER", "999888777")
+TELEDERM_MESSAGE_TRANSPORT = os.environ.get("TELEDERM_MESSAGE_TRANSPORT", "file")
+TELEDERM_MESSAGE_FILE_OUT = Path(
+    os.environ.get("TELEDERM_MESSAGE_FILE_OUT", VAR_DIR / "messages" / "out")
+)
+TELEDERM_MESSAGE_FILE_IN = Path(
+    os.environ.get("TELEDERM_MESSAGE_FILE_IN", VAR_DIR / "messages" / "in")
+)
+TELEDERM_NHN_URL = os.environ.get("TELEDERM_NHN_URL", "")
+TELEDERM_NHN_SOURCE_SYSTEM = os.environ.get("TELEDERM_NHN_SOURCE_SYSTEM", "Telederm")
+# HelseID: client id, token endpoint and the private key (JWK file) for private_key_jwt + DPoP.
+TELEDERM_HELSEID_TOKEN_URL = os.environ.get("TELEDERM_HELSEID_TOKEN_URL", "")
+TELEDERM_HELSEID_CLIENT_ID = os.environ.get("TELEDERM_HELSEID_CLIENT_ID", "")
+TELEDERM_HELSEID_KEY_FILE = os.environ.get("TELEDERM_HELSEID_KEY_FILE", "")
+# Delivery retries: attempts and the first back-off; it doubles each time up to the cap.
+TELEDERM_MESSAGE_MAX_ATTEMPTS = int(os.environ.get("TELEDERM_MESSAGE_MAX_ATTEMPTS", 8))
+TELEDERM_MESSAGE_BACKOFF_SECONDS = int(os.environ.get("TELEDERM_MESSAGE_BACKOFF_SECONDS", 60))
+TELEDERM_MESSAGE_BACKOFF_CAP_SECONDS = int(
+    os.environ.get("TELEDERM_MESSAGE_BACKOFF_CAP_SECONDS", 6 * 3600)
+)

@@ -138,7 +138,7 @@ class Prescription(models.Model):
 
 
 class Referral(models.Model):
-    """An in-person referral decided in the review (sent as Henvisning 2.0 by a later issue)."""
+    """An in-person referral decided in the review, sent as Henvisning 2.0 when it has a HER-id."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     review = models.OneToOneField(Review, on_delete=models.CASCADE, related_name="referral")
@@ -151,6 +151,8 @@ class Referral(models.Model):
         max_length=200,
         help_text=_("Department or clinic, for example “Hudavdelingen, UNN Tromsø”."),
     )
+    # The receiver's HER-id in the address register, when the referral goes as Henvisning 2.0.
+    receiver_her_id = models.PositiveIntegerField(_("Receiver's HER-id"), null=True, blank=True)
     reason = models.TextField(_("Reason for referral"), max_length=3000)
 
     def __str__(self) -> str:
