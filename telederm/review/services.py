@@ -23,7 +23,7 @@ from telederm.cases.services import lock_case, transition_case
 from telederm.cases.states import CaseStatus
 from telederm.core import clock, outbox
 from telederm.core.errors import UserFacingError
-from telederm.review import codes, guides, policies, tasks
+from telederm.review import codes, guides, policies, signals, tasks
 from telederm.review.models import Diagnosis, Prescription, Referral, Review, VideoRequest
 
 # Free-text and choice fields of a review a draft may set.
@@ -357,6 +357,7 @@ def _sign(*, by: User, case: Case, review: Review, request: HttpRequest | None) 
         actor=by, action="case.answer", patient=case.patient, case=case, obj=review, request=request
     )
     outbox.enqueue(tasks.notify_answer, case_uuid=str(case.uuid))
+    signals.review_signed.send(sender=Review, review=review, case=case, by=by)
     return review
 
 
