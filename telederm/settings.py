@@ -497,9 +497,9 @@ LOGGING = {
 # messages travel. TELEDERM_MESSAGE_TRANSPORT is "file" (in/out folders shared with an existing
 # communication server), "nhn" (Norsk Helsenett's message service REST API) or "none" (messages
 # are composed and kept, never sent: the default for the embedded demo, which sends to "file").
-TELEDERM_HER_ID = int(os.environ.get("TELEDERM_HER_ID", 8142519))
-TELEDERM_ORGANISATION_NAME = os.environ.get("TELEDERM_ORGANISATION_NAME", "Telederm Hudpoliklinikk")
-TELEDERM_ORGANISATION_NUMBER = os.environ.get("TELEDERM_ORGANISATION_NUMBER", "999888777")
+TELEDERM_HER_ID = int(os.environ.get("TELEDERM_HER_ID", 8100001))
+TELEDERM_ORGANISATION_NAME = os.environ.get("TELEDERM_ORGANISATION_NAME", "Telederm hudklinikk")
+TELEDERM_ORGANISATION_NUMBER = os.environ.get("TELEDERM_ORGANISATION_NUMBER", "999100015")
 TELEDERM_MESSAGE_TRANSPORT = os.environ.get("TELEDERM_MESSAGE_TRANSPORT", "file")
 TELEDERM_MESSAGE_FILE_OUT = Path(
     os.environ.get("TELEDERM_MESSAGE_FILE_OUT", VAR_DIR / "messages" / "out")
