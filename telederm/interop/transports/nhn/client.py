@@ -34,7 +34,7 @@ from telederm.interop.transports.base import (
     Reconciled,
     TransportError,
 )
-from telederm.interop.transports.nhn.helseid import HelseIdClient, SigningKey
+from telederm.interop.transports.nhn.helseid import DEFAULT_SCOPE, HelseIdClient, SigningKey
 
 logger = logging.getLogger(__name__)
 
@@ -67,13 +67,20 @@ class NhnTransport:
     def __init__(
         self,
         *,
-        base_url: str,
-        her_id: int,
-        helseid: HelseIdClient,
-        source_system: str = "Telederm",
+        base_url: str | None = None,
+        her_id: int | None = None,
+        helseid: HelseIdClient | None = None,
+        source_system: str | None = None,
         session: Any = None,
         timeout: float | tuple[float, float] = (5, 30),
     ) -> None:
+        """Anything not given comes from the settings (`NhnTransport()` is the configured one)."""
+        if base_url is None or her_id is None or helseid is None or source_system is None:
+            configured = _from_settings()
+            base_url = configured["base_url"] if base_url is None else base_url
+            her_id = configured["her_id"] if her_id is None else her_id
+            helseid = configured["helseid"] if helseid is None else helseid
+            source_system = configured["source_system"] if source_system is None else source_system
         self.base_url = base_url.rstrip("/")
         self.her_id = her_id
         self.helseid = helseid
@@ -83,38 +90,13 @@ class NhnTransport:
 
     @classmethod
     def from_settings(cls) -> NhnTransport:
-        """Built from TELEDERM_NHN_* , TELEDERM_HELSEID_* and TELEDERM_HER_ID."""
-        from django.conf import settings
-        from django.core.exceptions import ImproperlyConfigured
+        """Built from TELEDERM_NHN_*, TELEDERM_HELSEID_* and TELEDERM_HER_ID."""
+        return cls()
 
-        missing = [
-            name
-            for name in (
-                "TELEDERM_NHN_URL",
-                "TELEDERM_HELSEID_TOKEN_URL",
-                "TELEDERM_HELSEID_CLIENT_ID",
-                "TELEDERM_HELSEID_KEY_FILE",
-            )
-            if not getattr(settings, name, "")
-        ]
-        if missing:
-            raise ImproperlyConfigured(
-                "The NHN transport needs "
-                + ", ".join(missing)
-                + " (docs/runbooks/nhn-message-service.md)"
-            )
-        helseid = HelseIdClient(
-            token_url=settings.TELEDERM_HELSEID_TOKEN_URL,
-            client_id=settings.TELEDERM_HELSEID_CLIENT_ID,
-            client_key=SigningKey.from_file(settings.TELEDERM_HELSEID_KEY_FILE),
-            scope=getattr(settings, "TELEDERM_HELSEID_SCOPE", "") or "nhn:msh/api",
-        )
-        return cls(
-            base_url=settings.TELEDERM_NHN_URL,
-            her_id=settings.TELEDERM_HER_ID,
-            helseid=helseid,
-            source_system=settings.TELEDERM_NHN_SOURCE_SYSTEM,
-        )
+    def close(self) -> None:
+        """Close the HTTP connections (to NHN and to HelseID)."""
+        self.session.close()
+        self.helseid.session.close()
 
     # The Transport protocol ---------------------------------------------------------------
 
@@ -228,6 +210,46 @@ class NhnTransport:
                 return response
             raise _http_error(response, method, path)
         raise AssertionError("unreachable")
+
+
+def _from_settings() -> dict[str, Any]:
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    missing = [
+        name
+        for name in (
+            "TELEDERM_NHN_URL",
+            "TELEDERM_HELSEID_TOKEN_URL",
+            "TELEDERM_HELSEID_CLIENT_ID",
+            "TELEDERM_HELSEID_KEY_FILE",
+        )
+        if not getattr(settings, name, "")
+    ]
+    if missing:
+        raise ImproperlyConfigured(
+            "The NHN transport needs "
+            + ", ".join(missing)
+            + " (docs/runbooks/nhn-message-service.md)"
+        )
+    try:
+        client_key = SigningKey.from_file(settings.TELEDERM_HELSEID_KEY_FILE)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ImproperlyConfigured(
+            f"TELEDERM_HELSEID_KEY_FILE must be a readable private JWK (RSA or EC P-256): {exc}"
+        ) from exc
+    helseid = HelseIdClient(
+        token_url=settings.TELEDERM_HELSEID_TOKEN_URL,
+        client_id=settings.TELEDERM_HELSEID_CLIENT_ID,
+        client_key=client_key,
+        scope=getattr(settings, "TELEDERM_HELSEID_SCOPE", "") or DEFAULT_SCOPE,
+    )
+    return {
+        "base_url": settings.TELEDERM_NHN_URL,
+        "her_id": int(settings.TELEDERM_HER_ID),
+        "helseid": helseid,
+        "source_system": settings.TELEDERM_NHN_SOURCE_SYSTEM or "Telederm",
+    }
 
 
 def _network_error(

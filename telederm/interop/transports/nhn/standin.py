@@ -368,6 +368,7 @@ class StandIn:
         self.clock: Callable[[], float] = time.time
         self._failures: list[int] = []
         self._drops = 0
+        self._transports: list[Any] = []
         self._lock = threading.RLock()
         self._validators = _openapi_validators()
         self.register_client(client_id, client_key.public_jwk, her_ids=[her_id])
@@ -404,13 +405,15 @@ class StandIn:
             client_key=key or self.client_key,
             scope=self.scope,
         )
-        return NhnTransport(
+        transport = NhnTransport(
             base_url=self.url,
             her_id=her_id or self.her_id,
             helseid=helseid,
             source_system="Telederm test",
             **kwargs,
         )
+        self._transports.append(transport)
+        return transport
 
     def write_key_file(self, path: str | Path) -> Path:
         """Write our client's private JWK, as an operator would for TELEDERM_HELSEID_KEY_FILE."""
@@ -1123,6 +1126,8 @@ def serve(
     try:
         yield standin
     finally:
+        for transport in standin._transports:
+            transport.close()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
