@@ -1,0 +1,120 @@
+"""The CapabilityStatement, generated from the registry the router reads (search.REGISTRY).
+
+Nothing here is written by hand per resource: the types, their search parameters, `_include`s
+and `_sort` keys come from `search.py`, so the statement cannot claim what the router refuses.
+Writes (the referral transaction, update) are listed when `fhir.write` provides them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+from telederm.interop.fhir import search
+from telederm.interop.fhir.mapping import build
+
+FHIR_VERSION = "4.0.1"
+SOFTWARE = "Telederm"
+RESULT_PARAMS_DOC = (
+    "Result parameters: _count (default {default}, at most {most}), _sort ({sorts}; - for "
+    "descending), _include ({includes}), _total (none, estimate, accurate). Paging follows the "
+    "Bundle's next/previous links."
+)
+
+
+def _write_interactions() -> tuple[bool, bool]:
+    """Whether fhir.write serves the transaction and update interactions."""
+    try:
+        module = importlib.import_module("telederm.interop.fhir.write")
+    except ModuleNotFoundError:
+        return False, False
+    return hasattr(module, "transaction"), hasattr(module, "update")
+
+
+@cache
+def _resources(update: bool) -> list[dict[str, object]]:
+    resources: list[dict[str, object]] = []
+    for name, kind in search.REGISTRY.items():
+        params = search.advertised_params(name)
+        includes = search.advertised_includes(name)
+        sorts = search.advertised_sorts(name)
+        interactions = [{"code": "read"}, {"code": "search-type"}]
+        if update:
+            interactions.append({"code": "update"})
+        resources.append(
+            {
+                "type": name,
+                "documentation": " ".join(
+                    part
+                    for part in (
+                        kind.documentation,
+                        RESULT_PARAMS_DOC.format(
+                            default=search.DEFAULT_COUNT,
+                            most=search.MAX_COUNT,
+                            sorts=", ".join(sorts),
+                            includes=", ".join(includes) or "none",
+                        ),
+                    )
+                    if part
+                ),
+                "interaction": interactions,
+                "versioning": "versioned",
+                "readHistory": False,
+                "updateCreate": False,
+                "conditionalCreate": False,
+                "conditionalUpdate": False,
+                "conditionalDelete": "not-supported",
+                "searchInclude": includes or None,
+                "searchParam": [
+                    {
+                        "name": param.name,
+                        "type": param.type,
+                        "documentation": param.documentation,
+                    }
+                    for param in params.values()
+                ],
+            }
+        )
+    return resources
+
+
+def statement(base_url: str) -> CapabilityStatement:
+    """What this server does, for `GET /fhir/metadata`."""
+    transaction, update = _write_interactions()
+    rest: dict[str, object] = {
+        "mode": "server",
+        "documentation": (
+            "Bearer tokens with SMART scopes (patient/, user/, system/ <Type>.read or v2 "
+            "letters); see docs/fhir.md. JSON only."
+        ),
+        "security": {
+            "cors": False,
+            "service": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                            "code": "SMART-on-FHIR",
+                        }
+                    ]
+                }
+            ],
+            "description": "Authorization: Bearer <Telederm API token> (ADR 0011).",
+        },
+        "resource": _resources(update),
+    }
+    if transaction:
+        rest["interaction"] = [{"code": "transaction"}]
+    return build(
+        CapabilityStatement,
+        status="active",
+        date="2026-11-22",
+        kind="instance",
+        software={"name": SOFTWARE},
+        implementation={"description": "Telederm FHIR R4 API", "url": base_url},
+        fhirVersion=FHIR_VERSION,
+        format=["application/fhir+json", "json"],
+        rest=[rest],
+    )
