@@ -25,6 +25,7 @@ import datetime as dt
 import logging
 import os
 import secrets
+import signal
 import uuid
 from collections.abc import Callable
 from importlib import import_module
@@ -74,15 +75,14 @@ APPREC_STATUS = {
 }
 
 # Test seam for crash injection: called between the steps of a delivery with the step's name.
-# Tests replace it to raise; a test-only environment variable makes a real process die there
-# (os._exit: no cleanup, no commit, like a power cut or SIGKILL).
+# Tests replace it to raise; a test-only environment variable makes a real worker process kill
+# itself there with SIGKILL (no cleanup, no commit: as a power cut or the OOM killer would).
 CRASH_ENV = "TELEDERM_OUTBOX_CRASH_AT"
-CRASH_EXIT_CODE = 86
 
 
 def _die_if_asked(where: str) -> None:
     if os.environ.get(CRASH_ENV) == where:
-        os._exit(CRASH_EXIT_CODE)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 _crash_point: Callable[[str], None] = _die_if_asked
