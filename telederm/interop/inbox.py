@@ -103,7 +103,7 @@ def receive_all(transport: base.Transport | None = None) -> int:
     for item in fetched:
         try:
             incoming = store(item.payload, transport=chosen.name, ref=item.ref)
-        except DatabaseError:
+        except Exception:  # Logged: one message must not stop the others.
             logger.exception("could not store incoming message %s", item.ref)
             continue  # Not acknowledged: the transport keeps it for the next run.
         received += 1
@@ -137,8 +137,9 @@ def _process_safely(incoming: IncomingMessage) -> IncomingMessage:
         return incoming
     try:
         return process(incoming)
-    except DatabaseError:
-        # The database failed, not the message: it stays RECEIVED and is handled next run.
+    except Exception:  # Logged: one message must not stop the others.
+        # The database failed, or a fault of ours outside the handlers (which reject the message
+        # themselves): nothing of it was written, it stays RECEIVED and is tried on the next run.
         logger.exception("could not handle incoming message %s", incoming.uuid)
         return incoming
 

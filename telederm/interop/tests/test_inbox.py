@@ -331,6 +331,30 @@ def test_one_bad_message_does_not_stop_the_others(
     assert statuses == [IncomingMessage.Status.ACCEPTED, IncomingMessage.Status.REJECTED]
 
 
+def test_a_fault_of_ours_leaves_the_message_stored_for_the_next_run(
+    drop: FileDropTransport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    place(tmp_path / "in", "a.xml", referral_xml())
+    place(tmp_path / "in", "b.xml", referral_xml())
+    real_answer = inbox._answer
+    calls: list[str] = []
+
+    def fail_once(*args: Any, **kwargs: Any) -> None:
+        calls.append("x")
+        if len(calls) == 1:
+            raise RuntimeError("a bug while answering")
+        real_answer(*args, **kwargs)
+
+    monkeypatch.setattr(inbox, "_answer", fail_once)
+    assert inbox.receive_all(drop) == 2
+    statuses = sorted(IncomingMessage.objects.values_list("status", flat=True))
+    # The first message's work was rolled back whole; the second went through, and the first
+    # was tried again by the same run's sweep of stored messages.
+    assert statuses == [IncomingMessage.Status.ACCEPTED, IncomingMessage.Status.ACCEPTED]
+    assert Case.objects.count() == 2
+    assert OutgoingMessage.objects.filter(kind="apprec").count() == 2
+
+
 # --- AppRecs in -----------------------------------------------------------------------------------
 
 
