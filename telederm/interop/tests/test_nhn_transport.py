@@ -187,7 +187,14 @@ def test_503_is_worth_trying_again(nhn, hospital):
         (DIALOG, 4242, 400),  # a receiver the document does not name
         (DIALOG.replace(b"<Id>56704</Id>", b"<Id>1234</Id>"), 90998, 403),  # not our sender
     ],
-    ids=["not-well-formed", "not-msghead", "not-utf8", "schema-invalid", "wrong-receiver", "not-our-sender"],
+    ids=[
+        "not-well-formed",
+        "not-msghead",
+        "not-utf8",
+        "schema-invalid",
+        "wrong-receiver",
+        "not-our-sender",
+    ],
 )
 def test_what_nhn_refuses_is_permanent(nhn, hospital, payload, receiver, status):
     with pytest.raises(TransportError) as raised:

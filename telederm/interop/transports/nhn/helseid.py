@@ -106,7 +106,7 @@ class SigningKey:
             assert isinstance(rsa_key, rsa.RSAPrivateKey)
             key: PrivateKey = rsa_key
             alg = jwk.get("alg") or "RS256"
-            public = json.loads(RSAAlgorithm.to_jwk(rsa_key.public_key()))
+            public = _public(RSAAlgorithm.to_jwk(rsa_key.public_key()))
         elif jwk.get("kty") == "EC":
             if "d" not in jwk:
                 raise ValueError("the key file holds a public key; HelseID needs the private key")
@@ -114,10 +114,9 @@ class SigningKey:
             assert isinstance(ec_key, ec.EllipticCurvePrivateKey)
             key = ec_key
             alg = jwk.get("alg") or "ES256"
-            public = json.loads(ECAlgorithm.to_jwk(ec_key.public_key()))
+            public = _public(ECAlgorithm.to_jwk(ec_key.public_key()))
         else:
             raise ValueError(f"unsupported key type {jwk.get('kty')!r}: use RSA or EC P-256")
-        public = {k: v for k, v in public.items() if k in {"kty", "n", "e", "crv", "x", "y"}}
         return cls(private_key=key, algorithm=alg, public_jwk=public, kid=str(jwk.get("kid", "")))
 
     @classmethod
@@ -129,10 +128,10 @@ class SigningKey:
         """A fresh key: EC P-256 for DPoP proofs, or RSA 2048 (tests, the stand-in's clients)."""
         if kind == "RSA":
             rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            public = json.loads(RSAAlgorithm.to_jwk(rsa_key.public_key()))
+            public = _public(RSAAlgorithm.to_jwk(rsa_key.public_key()))
             return cls(private_key=rsa_key, algorithm="RS256", public_jwk=public)
         ec_key = ec.generate_private_key(ec.SECP256R1())
-        public = json.loads(ECAlgorithm.to_jwk(ec_key.public_key()))
+        public = _public(ECAlgorithm.to_jwk(ec_key.public_key()))
         return cls(private_key=ec_key, algorithm="ES256", public_jwk=public)
 
     def private_jwk(self) -> dict[str, Any]:
@@ -306,6 +305,12 @@ class DPoPAuth(requests.auth.AuthBase):
     def __call__(self, request: Any) -> Any:
         request.headers.update(self.helseid.resource_headers(request.method, request.url))
         return request
+
+
+def _public(jwk_json: str) -> dict[str, Any]:
+    """Only the members that make the public key (no key_ops, no kid): what a proof carries."""
+    jwk = json.loads(jwk_json)
+    return {k: v for k, v in jwk.items() if k in {"kty", "n", "e", "crv", "x", "y"}}
 
 
 def _json_or_empty(response: Any) -> dict[str, Any]:
