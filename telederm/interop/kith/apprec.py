@@ -82,6 +82,10 @@ def _party(parent: etree._Element, tag: str, party: Party) -> None:
         _sub(person, "Name", party.person.full_name)
         if party.person.her_id is not None:
             _id(person, str(party.person.her_id), IdKind.HER)
+            if party.person.hpr_number:
+                additional = _sub(person, "AdditionalId")
+                _sub(additional, "Id", party.person.hpr_number)
+                _sub(additional, "Type", V=IdKind.HPR.value, DN=msghead.ID_TEXTS[IdKind.HPR])
         elif party.person.hpr_number:
             _id(person, party.person.hpr_number, IdKind.HPR)
 
@@ -122,7 +126,7 @@ def build(rec: AppRec) -> bytes:
     )
     _sub(original, "IssueDate", msghead.local_time(rec.original_issued_at))
     _sub(original, "Id", rec.original_msg_id)
-    data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    data = msghead.serialize(root)
     schemas.validate(data)
     return data
 
@@ -182,10 +186,14 @@ def _read_unit(element: etree._Element, ns: str) -> Organisation:
 def _read_person(element: etree._Element, ns: str) -> Person:
     given, family = _split_name(msghead.text(element, "Name", ns))
     value, kind = _read_id(element, ns)
+    hpr = value if kind == IdKind.HPR else ""
+    for additional in element.iterfind(f"{{{ns}}}AdditionalId"):
+        if not hpr and msghead.attr(additional, "Type", "V", ns) == IdKind.HPR:
+            hpr = msghead.text(additional, "Id", ns)
     return Person(
         family_name=family,
         given_name=given,
-        hpr_number=value if kind == IdKind.HPR else "",
+        hpr_number=hpr,
         her_id=int(value) if kind == IdKind.HER and value.isdigit() else None,
     )
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
@@ -110,19 +111,22 @@ def sub(
     return element
 
 
+# Characters outside XML 1.0's Char production (control characters, surrogates, U+FFFE/FFFF):
+# no XML document can carry them, escaped or not.
+_NOT_XML_CHAR = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _xml_text(value: str, where: str) -> str:
-    try:
-        # lxml refuses control characters and lone surrogates; say which field has them.
-        etree.Element("x").text = value
-    except ValueError as exc:
+    if bad := _NOT_XML_CHAR.search(value):
         raise errors.InvalidMessage(
             [
                 errors.problem(
                     errors.OTHER_FORMAT,
-                    f"{where}: the text has a character XML cannot carry ({exc})",
+                    f"{where}: character U+{ord(bad.group()):04X} at position {bad.start()} "
+                    "cannot be carried in XML",
                 )
             ]
-        ) from exc
+        )
     return value
 
 
@@ -150,6 +154,12 @@ def attr(element: etree._Element | None, path: str, name: str = "V", ns: str = N
         return ""
     target = find(element, path, ns)
     return (target.get(name) or "").strip() if target is not None else ""
+
+
+def serialize(root: etree._Element) -> bytes:
+    """UTF-8 bytes with the XML declaration written as KITH's examples write it."""
+    body: bytes = etree.tostring(root, encoding="UTF-8", xml_declaration=False, pretty_print=True)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
 
 
 # --- build -------------------------------------------------------------------------------------
@@ -267,7 +277,7 @@ def build(head: Head, payload: etree._Element, attachments: Sequence[Attachment]
         )
         container.text = base64.b64encode(attachment.data).decode("ascii")
 
-    data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    data = serialize(root)
     schemas.validate(data)
     return data
 
