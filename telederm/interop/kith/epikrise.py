@@ -30,13 +30,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lxml import etree
 
 from . import errors, msghead
-from .henvisning import Change, clean_text, code_system, join_parts, one_line, read_time
+from .henvisning import (
+    Change,
+    clean_text,
+    code_system,
+    join_parts,
+    medication_line,
+    not_a,
+    one_line,
+    read_change,
+    read_time,
+)
 from .model import ICD10, ICPC2, Attachment, Code, DischargeSummary, Envelope, Head, Party, Person
 
 NS = "http://www.kith.no/xmlstds/epikrise/2012-02-15"
@@ -315,7 +325,7 @@ def _v(element: etree._Element | None, name: str = "V") -> str:
     return (element.get(name) or "").strip() if element is not None else ""
 
 
-def _label(element: etree._Element | None, fallback: str) -> str:
+def _label(element: etree._Element | None, fallback: str = "") -> str:
     return one_line(_v(element, "DN") or _v(element) or fallback)
 
 
@@ -348,28 +358,13 @@ def _professional(hcp: etree._Element | None) -> Person | None:
 
 
 def _responsible(report: etree._Element, head: Head) -> Person:
+    """AHP "Ansvarlig helsepersonell", else the first related professional, else the sender's."""
     related = list(report.iter(_q("RelServProvider")))
     related.sort(key=lambda r: _v(r.find(_q("Relation"))) != "AHP")
     for element in related:
         if person := _professional(element.find(_q("HCP"))):
             return person
     return head.sender.person or Person(family_name="", given_name="")
-
-
-def _medication(element: etree._Element) -> str:
-    drug = element.find(_q("DrugId"))
-    name = _label(drug, "")
-    if _v(drug) and _v(drug) != name:
-        name = f"{name} ({_v(drug)})" if name else _v(drug)
-    dose = element.find(_q("UnitDose"))
-    amount = " ".join(filter(None, (_v(dose), _v(dose, "U"))))
-    words = [
-        name,
-        amount,
-        _text(element.find(_q("DosageText"))),
-        _text(element.find(_q("Comment"))),
-    ]
-    return ", ".join(w for w in words if w)
 
 
 def _observation(element: etree._Element) -> str:
@@ -381,106 +376,91 @@ def _observation(element: etree._Element) -> str:
 
 
 def _result(element: etree._Element) -> str:
-    investigation = _label(element.find(f"{_q('ClinInv')}/{_q('Id')}"), "")
-    values = [
-        rich_text(value) for value in element.iter(_q("TextResultValue"), _q("DateResultValue"))
-    ] + [
-        " ".join(filter(None, (_v(value), _v(value, "U"))))
-        for value in element.iter(_q("NumResultValue"), _q("Low"), _q("High"))
+    values = [rich_text(v) for v in element.iter(_q("TextResultValue"), _q("DateResultValue"))]
+    values += [
+        " ".join(filter(None, (_v(v), _v(v, "U"))))
+        for v in element.iter(_q("NumResultValue"), _q("Low"), _q("High"))
     ]
     values.append(_text(element.find(_q("Comment"))))
-    return ": ".join(filter(None, (investigation, " ".join(v for v in values if v))))
+    found = " ".join(v for v in values if v)
+    return ": ".join(filter(None, (_label(element.find(f"{_q('ClinInv')}/{_q('Id')}")), found)))
 
 
-def _is_diagnosis_code(concept: etree._Element | None) -> bool:
-    return concept is not None and _v(concept, "S") in (ICD10, ICPC2)
+@dataclass
+class _Reading:
+    """What the events of a discharge summary say, gathered in document order."""
 
+    main: list[Code] = field(default_factory=list)
+    other: list[Code] = field(default_factory=list)
+    medications: list[str] = field(default_factory=list)
+    summary: dict[str, list[str]] = field(default_factory=dict)
+    follow_up: list[str] = field(default_factory=list)
 
-def _document(envelope: Envelope) -> etree._Element:
-    document = envelope.document
-    if not isinstance(document, etree._Element) or document.tag != _q("Message"):
-        tag = etree.QName(document).text if isinstance(document, etree._Element) else "nothing"
-        raise errors.InvalidMessage(
-            [
-                errors.problem(
-                    errors.UNSUPPORTED_FORMAT,
-                    f"expected an Epikrise Message in namespace {NS}, found {tag}",
-                )
-            ]
-        )
-    return document
+    def item(self, item: etree._Element) -> None:
+        """An InfItem: a diagnosis (H, B, or any ICD-10/ICPC-2 code), medication, or the rest."""
+        kind = item.find(_q("Type"))
+        concept = item.find(f"{_q('Observation')}/{_q('CodedDescr')}/{_q('Concept')}")
+        if concept is not None and (
+            _v(kind) in (MAIN_DIAGNOSIS[0], OTHER_DIAGNOSIS[0])
+            or _v(concept, "S") in (ICD10, ICPC2)
+        ):
+            code = Code(system=_v(concept, "S"), code=_v(concept), text=_v(concept, "DN"))
+            (self.main if _v(kind) == MAIN_DIAGNOSIS[0] else self.other).append(code)
+        elif (medication := item.find(_q("Medication"))) is not None:
+            self.medications.append(medication_line(medication, NS))
+        elif (observation := item.find(_q("Observation"))) is not None:
+            if text := _observation(observation):
+                if _v(kind) == MEDICATION[0]:
+                    self.medications.append(text)
+                else:
+                    self.summary.setdefault(_label(kind, "Klinisk opplysning"), []).append(text)
+        elif (result := item.find(_q("ResultItem"))) is not None:
+            self.summary.setdefault(_label(kind, "Klinisk opplysning"), []).append(_result(result))
+
+    def comment(self, comment: etree._Element) -> None:
+        """A Comment: OP is the follow-up, every other heading part of the summary."""
+        heading = comment.find(_q("Heading"))
+        codes = [_label(c) for c in comment.iterfind(_q("TextCode"))]
+        text = clean_text("\n".join([rich_text(comment.find(_q("TextResultValue"))), *codes]))
+        if not text:
+            return
+        if _v(heading) == FOLLOW_UP_HEADING[0]:
+            self.follow_up.append(text)
+        else:
+            self.summary.setdefault(_label(heading, "Kommentar"), []).append(text)
 
 
 def read(envelope: Envelope) -> ReceivedDischargeSummary:
     """The discharge summary a validated Epikrise 1.2 carries, and whether it is new, changed or
     cancelled. Raises `errors.InvalidMessage` if the payload is not one."""
-    root = _document(envelope)
+    root = envelope.document
+    if not isinstance(root, etree._Element) or root.tag != _q("Message"):
+        raise not_a("an Epikrise Message", NS, root)
     report = root.find(_q("ServRprt"))
     if report is None or report.find(_q("ServType")) is None:
         raise errors.InvalidMessage(
             [errors.problem(errors.INVALID, "an Epikrise 1.2 must have ServRprt/ServType")]
         )
-    main: list[Code] = []
-    other: list[Code] = []
-    medications: list[str] = []
-    summary: dict[str, list[str]] = {}
-    follow_up: list[str] = []
+    reading = _Reading()
     started = None
     for event in report.iter(_q("Event")):
         if started is None:
             started = read_time(_v(event.find(f"{_q('ReportedEvent')}/{_q('StartDateTime')}")))
         for item in event.iterfind(_q("InfItem")):
-            kind = item.find(_q("Type"))
-            concept = item.find(f"{_q('Observation')}/{_q('CodedDescr')}/{_q('Concept')}")
-            if concept is not None and (
-                _v(kind) in (MAIN_DIAGNOSIS[0], OTHER_DIAGNOSIS[0]) or _is_diagnosis_code(concept)
-            ):
-                code = Code(system=_v(concept, "S"), code=_v(concept), text=_label(concept, ""))
-                (main if _v(kind) == MAIN_DIAGNOSIS[0] else other).append(code)
-                continue
-            if (medication := item.find(_q("Medication"))) is not None:
-                text = _medication(medication)
-            elif (observation := item.find(_q("Observation"))) is not None:
-                text = _observation(observation)
-            elif (result := item.find(_q("ResultItem"))) is not None:
-                text = _result(result)
-            else:
-                text = ""
-            if not text:
-                continue
-            if _v(kind) == MEDICATION[0] or medication is not None:
-                medications.append(text)
-            else:
-                summary.setdefault(_label(kind, "Klinisk opplysning"), []).append(text)
+            reading.item(item)
         for comment in event.iterfind(_q("Comment")):
-            heading = comment.find(_q("Heading"))
-            text = "\n".join(
-                filter(
-                    None,
-                    [rich_text(comment.find(_q("TextResultValue")))]
-                    + [_label(c, "") for c in comment.iterfind(_q("TextCode"))],
-                )
-            )
-            if not text:
-                continue
-            if _v(heading) == FOLLOW_UP_HEADING[0]:
-                follow_up.append(text)
-            else:
-                summary.setdefault(_label(heading, "Kommentar"), []).append(text)
-    document_id = _text(report.find(_q("ServProvId"))) or _text(root.find(_q("MsgId")))
+            reading.comment(comment)
+    parts = [(label, "\n\n".join(texts)) for label, texts in reading.summary.items()]
     result = DischargeSummary(
-        summary=join_parts([(label, "\n\n".join(texts)) for label, texts in summary.items()]),
-        follow_up=clean_text("\n\n".join(follow_up)),
+        summary=join_parts(parts),
+        follow_up=clean_text("\n\n".join(reading.follow_up)),
         responsible=_responsible(report, envelope.head),
-        diagnoses=tuple(main + other),
-        medications=tuple(medications),
+        diagnoses=tuple(reading.main + reading.other),
+        medications=tuple(m for m in reading.medications if m),
         consultation_at=started,
-        document_id=document_id,
+        document_id=_text(report.find(_q("ServProvId"))) or _text(root.find(_q("MsgId"))),
     )
-    service_type = _v(report.find(_q("ServType")))
-    change = {"M": Change.CHANGE, "A": Change.CHANGE, "C": Change.CANCEL}.get(
-        service_type, Change.NEW
-    )
+    change = read_change(_v(report.find(_q("ServType"))))
     return ReceivedDischargeSummary(discharge_summary=result, change=change)
 
 

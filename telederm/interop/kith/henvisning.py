@@ -316,45 +316,81 @@ def build(
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _q(ns: str, name: str) -> str:
-    return f"{{{ns}}}{name}"
+def _q(*steps: str, ns: str = NS) -> str:
+    """A path of steps in one namespace, for find/iterfind."""
+    return "/".join(f"{{{ns}}}{step}" for step in steps)
 
 
 def _text(element: etree._Element | None) -> str:
-    return clean_text(element.text or "") if element is not None else ""
+    return clean_text("".join(element.itertext())) if element is not None else ""
+
+
+def _v(element: etree._Element | None, name: str = "V") -> str:
+    return (element.get(name) or "").strip() if element is not None else ""
 
 
 def _label(element: etree._Element | None, fallback: str = "") -> str:
-    if element is None:
-        return fallback
-    return one_line(element.get("DN") or element.get("OT") or element.get("V") or fallback)
+    """A coded value as a reader names it: its display text, else its code."""
+    return one_line(_v(element, "DN") or _v(element, "OT") or _v(element) or fallback)
+
+
+def _lines(*texts: str) -> str:
+    return clean_text("\n".join(text for text in texts if text))
 
 
 def _code(element: etree._Element) -> Code:
     return Code(
-        system=element.get("S", ""),
-        code=(element.get("V") or "").strip(),
-        text=one_line(element.get("DN") or element.get("OT") or ""),
+        system=_v(element, "S"),
+        code=_v(element),
+        text=one_line(_v(element, "DN") or _v(element, "OT")),
+    )
+
+
+def medication_line(element: etree._Element, ns: str) -> str:
+    """A structured Medication as one line: "Furix (C03C A01), 20 mg, 1 tabl. om morgenen"."""
+    drug = element.find(_q("DrugId", ns=ns))
+    name, code = _label(drug), _v(drug)
+    if code and code != name:
+        name = f"{name} ({code})" if name else code
+    dose = element.find(_q("UnitDose", ns=ns))
+    amount = " ".join(filter(None, (_v(dose), _v(dose, "U"))))
+    words = (
+        name,
+        amount,
+        _text(element.find(_q("DosageText", ns=ns))),
+        _text(element.find(_q("Comment", ns=ns))),
+    )
+    return ", ".join(word for word in words if word)
+
+
+def not_a(format_name: str, ns: str, document: object) -> errors.InvalidMessage:
+    """The refusal of a payload that is not the format a parser reads (T10)."""
+    found = etree.QName(document).text if isinstance(document, etree._Element) else "nothing"
+    return errors.InvalidMessage(
+        [
+            errors.problem(
+                errors.UNSUPPORTED_FORMAT,
+                f"expected {format_name} in namespace {ns}, found {found}",
+            )
+        ]
     )
 
 
 def _person(element: etree._Element | None) -> Person | None:
+    """A fk1 HealthcareProfessional or Person as a Person (a middle name joins the given)."""
     if element is None:
         return None
-    given = " ".join(
-        filter(None, (_text(element.find(_q(FK1, n))) for n in ("GivenName", "MiddleName")))
-    )
     hpr, her = "", None
-    for ident in element.iterfind(_q(FK1, "Ident")):
-        kind = _label_code(ident.find(_q(FK1, "TypeId")))
-        value = _text(ident.find(_q(FK1, "Id")))
+    for ident in element.iterfind(_q("Ident", ns=FK1)):
+        kind, value = _v(ident.find(_q("TypeId", ns=FK1))), _text(ident.find(_q("Id", ns=FK1)))
         if kind == "HPR" and not hpr:
             hpr = value
         elif kind == "HER" and her is None and value.isdigit():
             her = int(value)
+    names = [_text(element.find(_q(n, ns=FK1))) for n in ("GivenName", "MiddleName")]
     return Person(
-        family_name=_text(element.find(_q(FK1, "FamilyName"))),
-        given_name=given,
+        family_name=_text(element.find(_q("FamilyName", ns=FK1))),
+        given_name=" ".join(filter(None, names)),
         hpr_number=hpr,
         her_id=her,
     )
@@ -363,117 +399,65 @@ def _person(element: etree._Element | None) -> Person | None:
 def _referrer(root: etree._Element, head: Head) -> Person:
     """The referring professional: HHE in AnsvarForRapport, else the first one named there,
     else the person in the MsgHead sender."""
-    candidates = list(root.iterfind(_q(PO, "AnsvarForRapport")))
-    candidates.sort(key=lambda r: _label_code(r.find(_q(PO, "TypeRelasjon"))) != "HHE")
+    candidates = list(root.iterfind(_q("AnsvarForRapport", ns=PO)))
+    candidates.sort(key=lambda r: _v(r.find(_q("TypeRelasjon", ns=PO))) != "HHE")
     for responsible in candidates:
-        if person := _person(responsible.find(_q(PO, "AnsvarligRapport"))):
+        if person := _person(responsible.find(_q("AnsvarligRapport", ns=PO))):
             return person
-    if head.sender.person is not None:
-        return head.sender.person
-    return Person(family_name="", given_name="")
-
-
-def _label_code(element: etree._Element | None) -> str:
-    return (element.get("V") or "") if element is not None else ""
-
-
-def _medication(element: etree._Element) -> str:
-    drug = element.find(_q(NS, "DrugId"))
-    name = _label(drug)
-    if drug is not None and drug.get("V") and drug.get("V") != name:
-        name = f"{name} ({drug.get('V')})" if name else drug.get("V", "")
-    dose = element.find(_q(NS, "UnitDose"))
-    amount = " ".join(filter(None, (dose.get("V"), dose.get("U")))) if dose is not None else ""
-    words = [
-        name,
-        amount,
-        _text(element.find(_q(NS, "DosageText"))),
-        _text(element.find(_q(NS, "Comment"))),
-    ]
-    return ", ".join(w for w in words if w)
+    return head.sender.person or Person(family_name="", given_name="")
 
 
 def _result(element: etree._Element) -> str:
-    inv = element.find(f"{_q(NS, 'ClinInv')}/{_q(NS, 'Id')}")
-    values = []
-    for value in element.iter():
-        if value.tag in (_q(NS, "TextResultValue"), _q(NS, "DateResultValue")):
-            values.append(_text(value))
-        elif value.tag in (_q(NS, "NumResultValue"), _q(NS, "Low"), _q(NS, "High")):
-            values.append(" ".join(filter(None, (value.get("V"), value.get("U")))))
-    values.append(_text(element.find(_q(NS, "Comment"))))
-    return ": ".join(filter(None, (_label(inv), " ".join(v for v in values if v))))
+    values = [_text(v) for v in element.iter(_q("TextResultValue"), _q("DateResultValue"))]
+    values += [
+        " ".join(filter(None, (_v(v), _v(v, "U"))))
+        for v in element.iter(_q("NumResultValue"), _q("Low"), _q("High"))
+    ]
+    values.append(_text(element.find(_q("Comment"))))
+    found = " ".join(v for v in values if v)
+    return ": ".join(filter(None, (_label(element.find(_q("ClinInv", "Id"))), found)))
 
 
 def _inf_item(item: etree._Element) -> str:
-    if (observation := item.find(_q(NS, "Observation"))) is not None:
-        return clean_text(
-            "\n".join(
-                filter(
-                    None,
-                    (
-                        _text(observation.find(_q(NS, "Description"))),
-                        _text(observation.find(_q(NS, "Comment"))),
-                    ),
-                )
-            )
+    if (observation := item.find(_q("Observation"))) is not None:
+        return _lines(
+            _text(observation.find(_q("Description"))), _text(observation.find(_q("Comment")))
         )
-    if (medication := item.find(_q(NS, "Medication"))) is not None:
-        return _medication(medication)
-    if (result := item.find(_q(NS, "ResultItem"))) is not None:
+    if (medication := item.find(_q("Medication"))) is not None:
+        return medication_line(medication, NS)
+    if (result := item.find(_q("ResultItem"))) is not None:
         return _result(result)
     return ""
 
 
 def _interpreter(element: etree._Element) -> str:
+    """InfoAssistertKommunikasjon: who needs an interpreter, in which language, and why."""
     lines = []
-    for need in element.iterfind(_q(PO, "AssistertKommunikasjon")):
-        person = _person(need.find(_q(PO, "PersonTolkebehov")))
-        language = need.find(_q(PO, "BehovTolkSprak"))
-        words = [
+    for need in element.iterfind(_q("AssistertKommunikasjon", ns=PO)):
+        person = _person(need.find(_q("PersonTolkebehov", ns=PO)))
+        words = (
             person.full_name if person else "",
-            _label(language),
-            "hørselsvikt" if _text(need.find(_q(PO, "Horselsvikt"))) == "true" else "",
-            "synsvikt" if _text(need.find(_q(PO, "Synsvikt"))) == "true" else "",
-            _text(need.find(_q(PO, "Merknad"))),
-        ]
-        lines.append(", ".join(w for w in words if w))
+            _label(need.find(_q("BehovTolkSprak", ns=PO))),
+            "hørselsvikt" if _text(need.find(_q("Horselsvikt", ns=PO))) == "true" else "",
+            "synsvikt" if _text(need.find(_q("Synsvikt", ns=PO))) == "true" else "",
+            _text(need.find(_q("Merknad", ns=PO))),
+        )
+        lines.append(", ".join(word for word in words if word))
     return "\n".join(lines)
 
 
-def _require(root: etree._Element, path: str) -> etree._Element:
-    found = root.find(path, {"h": NS, "po": PO})
+def _require(root: etree._Element, *steps: str) -> etree._Element:
+    """An element the schema requires: an unvalidated payload without it is refused (T02)."""
+    found = root.find(_q(*steps))
     if found is None:
         raise errors.InvalidMessage(
-            [errors.problem(errors.INVALID, f"a Henvisning 2.0 must have {path.replace('h:', '')}")]
+            [errors.problem(errors.INVALID, f"a Henvisning 2.0 must have {'/'.join(steps)}")]
         )
     return found
 
 
-def _document(envelope: Envelope) -> etree._Element:
-    document = envelope.document
-    if not isinstance(document, etree._Element) or document.tag != _q(NS, "Henvisning"):
-        tag = etree.QName(document).text if isinstance(document, etree._Element) else "nothing"
-        raise errors.InvalidMessage(
-            [
-                errors.problem(
-                    errors.UNSUPPORTED_FORMAT,
-                    f"expected a Henvisning in namespace {NS}, found {tag}",
-                )
-            ]
-        )
-    return document
-
-
-def read(envelope: Envelope) -> ReceivedReferral:
-    """The referral a validated Henvisning 2.0 carries, and whether it is new, changed or
-    cancelled. Raises `errors.InvalidMessage` if the payload is not one."""
-    root = _document(envelope)
-    service_type = _require(root, "h:ServType").get("V", "N")
-    issued = read_time(_require(root, "h:IssueDate").text)
-    document_id = _text(_require(root, "h:DocumentId"))
-    priority_code = (_require(root, "h:ReqServ/h:Priority").get("V") or "").strip()
-
+def _free_texts(root: etree._Element) -> tuple[str, str]:
+    """(reason, clinical information) from every free-text part, each under its heading."""
     reasons: list[tuple[str, str]] = []
     clinical: dict[str, list[str]] = {}
 
@@ -482,74 +466,66 @@ def read(envelope: Envelope) -> ReceivedReferral:
             clinical.setdefault(label, []).append(text)
 
     for child in root:
-        if not isinstance(child.tag, str):
-            continue
-        name = etree.QName(child).localname
-        if child.tag == _q(NS, "ReasonAsText"):
-            heading = child.find(_q(NS, "Heading"))
-            text = clean_text(
-                "\n".join(
-                    filter(
-                        None,
-                        [_text(child.find(_q(NS, "TextResultValue")))]
-                        + [_label(c) for c in child.iterfind(_q(NS, "TextCode"))],
-                    )
-                )
-            )
-            if _label_code(heading) in REASON_HEADINGS or heading is None:
-                label = HEADING_TEXTS.get(_label_code(heading), "") or _label(heading)
-                reasons.append((label, text))
+        if child.tag == _q("ReasonAsText"):
+            heading = child.find(_q("Heading"))
+            codes = [_label(c) for c in child.iterfind(_q("TextCode"))]
+            text = _lines(_text(child.find(_q("TextResultValue"))), *codes)
+            if heading is None or _v(heading) in REASON_HEADINGS:
+                reasons.append((HEADING_TEXTS.get(_v(heading), "") or _label(heading), text))
             else:
                 add(_label(heading), text)
-        elif child.tag == _q(NS, "InfItem"):
-            add(_label(child.find(_q(NS, "Type")), "Klinisk opplysning"), _inf_item(child))
-        elif child.tag == _q(NS, "PatientPrecaution"):
-            add("Advarsel", _text(child.find(_q(NS, "Precaution"))))
-        elif child.tag == _q(NS, "Comment"):
-            text = "\n".join(
-                filter(
-                    None,
-                    [_text(child.find(_q(NS, "TextResultValue")))]
-                    + [_label(c) for c in child.iterfind(_q(NS, "CodedComment"))],
-                )
-            )
-            add(_label(child.find(_q(NS, "Heading")), "Kommentar"), text)
-        elif name == "InfoAssistertKommunikasjon":
+        elif child.tag == _q("InfItem"):
+            add(_label(child.find(_q("Type")), "Klinisk opplysning"), _inf_item(child))
+        elif child.tag == _q("PatientPrecaution"):
+            add("Advarsel", _text(child.find(_q("Precaution"))))
+        elif child.tag == _q("Comment"):
+            codes = [_label(c) for c in child.iterfind(_q("CodedComment"))]
+            text = _lines(_text(child.find(_q("TextResultValue"))), *codes)
+            add(_label(child.find(_q("Heading")), "Kommentar"), text)
+        elif child.tag == _q("InfoAssistertKommunikasjon", ns=PO):
             add("Behov for tolk eller assistert kommunikasjon", _interpreter(child))
+    reason = join_parts(reasons)
+    return reason, join_parts([(label, "\n".join(texts)) for label, texts in clinical.items()])
 
-    note = _text(root.find(_q(NS, "ReqComment")))
-    reason = join_parts(reasons) or note
-    clinical_information = join_parts(
-        [(label, "\n".join(texts)) for label, texts in clinical.items()]
-    )
-    pathway = tuple(
-        _code(code)
-        for code in root.iterfind(f"{_q(NS, 'Pakkeforlop')}/{_q(NS, 'Pakkeforlopskode')}")
-    )
+
+def read(envelope: Envelope) -> ReceivedReferral:
+    """The referral a validated Henvisning 2.0 carries, and whether it is new, changed or
+    cancelled. Raises `errors.InvalidMessage` if the payload is not one."""
+    root = envelope.document
+    if not isinstance(root, etree._Element) or root.tag != _q("Henvisning"):
+        raise not_a("a Henvisning", NS, root)
+    service_type = _v(_require(root, "ServType"))
+    issued = read_time(_require(root, "IssueDate").text)
+    document_id = _text(_require(root, "DocumentId"))
+    priority = _v(_require(root, "ReqServ", "Priority"))
+    note = _text(root.find(_q("ReqComment")))
+    reason, clinical_information = _free_texts(root)
+    pathway = tuple(_code(c) for c in root.iterfind(_q("Pakkeforlop", "Pakkeforlopskode")))
     referral = Referral(
-        reason=reason,
+        reason=reason or note,
         clinical_information=clinical_information,
         referrer=_referrer(root, envelope.head),
-        priority=PRIORITY_READ.get(priority_code, "routine"),
-        cancer_pathway=priority_code == CANCER_PATHWAY_CODE or bool(pathway),
-        diagnoses=tuple(
-            _code(concept)
-            for concept in root.iterfind(f"{_q(NS, 'Diagnosis')}/{_q(NS, 'Concept')}")
-        ),
-        requested_service=_text(root.find(f"{_q(NS, 'ReqServ')}/{_q(NS, 'Comment')}")),
+        priority=PRIORITY_READ.get(priority, "routine"),
+        cancer_pathway=priority == CANCER_PATHWAY_CODE or bool(pathway),
+        diagnoses=tuple(_code(c) for c in root.iterfind(_q("Diagnosis", "Concept"))),
+        requested_service=_text(root.find(_q("ReqServ", "Comment"))),
         document_id=document_id,
         referred_at=issued,
     )
-    # A (Tillegg, an addition) changes the referral like M does; other codes are not used.
-    change = {"M": Change.CHANGE, "A": Change.CHANGE, "C": Change.CANCEL}.get(
-        service_type, Change.NEW
-    )
     return ReceivedReferral(
         referral=referral,
-        change=change,
+        change=read_change(service_type),
         note=note,
         onward=envelope.head.msg_type == "HENVISNING_VIDERE",
         pathway_codes=pathway,
+    )
+
+
+def read_change(service_type: str) -> Change:
+    """ServType (kodeverk 7309) as a Change: A (Tillegg, an addition) changes the document like
+    M does; anything else is taken as new."""
+    return {"M": Change.CHANGE, "A": Change.CHANGE, "C": Change.CANCEL}.get(
+        service_type, Change.NEW
     )
 
 

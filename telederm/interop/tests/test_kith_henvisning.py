@@ -252,6 +252,19 @@ def test_free_texts_survive_the_message_as_cleaned(
     assert back.requested_service == henvisning.clean_text(service)
 
 
+@settings(max_examples=40, deadline=None)
+@given(family=st.text(max_size=60), given_name=st.text(max_size=60), code_text=st.text(max_size=80))
+def test_names_and_code_texts_survive_as_one_line(
+    family: str, given_name: str, code_text: str
+) -> None:
+    referrer = Person(family_name=family, given_name=given_name, hpr_number="9144900")
+    code = Code(system=ICD10, code="L40.0", text=code_text)
+    back = roundtrip(henvisning.build(head(), referral(referrer=referrer, diagnoses=(code,))))
+    assert back.referrer.family_name == henvisning.one_line(family)
+    assert back.referrer.given_name == henvisning.one_line(given_name)
+    assert back.diagnoses == (replace(code, text=henvisning.one_line(code_text)),)
+
+
 @given(st.text())
 def test_cleaning_a_text_twice_changes_nothing(text: str) -> None:
     once = henvisning.clean_text(text)
