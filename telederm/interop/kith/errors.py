@@ -53,8 +53,9 @@ OTHER = "X99"
 
 
 def problem(code: str, details: str = "") -> AppRecError:
-    """An AppRecError with the kodeverk's text for `code`."""
-    return AppRecError(code=code, text=CODES[code], details=details)
+    """An AppRecError with the kodeverk's text for `code` (a code outside the table above, e.g.
+    from a newer kodeverk version, keeps an empty text rather than failing the receipt)."""
+    return AppRecError(code=code, text=CODES.get(code, ""), details=details)
 
 
 class InvalidMessage(ValueError):
