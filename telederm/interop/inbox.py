@@ -66,6 +66,11 @@ OTHER = "X99"
 
 # A change or cancellation that cannot be carried out as asked is put before the clinic instead.
 WITHDRAWABLE = frozenset({CaseStatus.SUBMITTED, CaseStatus.TRIAGED, CaseStatus.INFO_REQUESTED})
+# Dialogmelding types (kodeverk 8279) that may start a case when they answer nothing of ours: a
+# health professional's note or question. Answers, statuses and error reports need their case.
+NEW_CASE_DIALOGS = frozenset({"DIALOG_HELSEFAGLIG", "DIALOG_NOTAT", "DIALOG_FORESPORSEL"})
+# Helsenorge's citizen messages (DIALOG_INNBYGGER_*) are not for a referral channel.
+CITIZEN_DIALOG = "DIALOG_INNBYGGER"
 # Earlier referrals from the same sender searched for the document id a change refers to.
 DOCUMENT_SEARCH_LIMIT = 500
 MESSAGE_LIMIT = 5000  # cases.messaging.MAX_LENGTH
@@ -516,8 +521,17 @@ def _case_of_referral(head: kith.Head, document_id: str) -> Case | None:
 
 
 def _handle_dialog(envelope: kith.Envelope) -> Outcome:
-    dialog = dialogmelding.parse(envelope)
     head = envelope.head
+    if head.msg_type.startswith(CITIZEN_DIALOG):
+        raise errors.InvalidMessage(
+            [
+                errors.problem(
+                    errors.UNSUPPORTED_FORMAT,
+                    f"{head.msg_type}: citizens write to Telederm through its own pages",
+                )
+            ]
+        )
+    dialog = dialogmelding.parse(envelope)
     person = dialog.responsible or head.sender.person or kith.Person(family_name="", given_name="")
     case = _case_of_dialog(head, dialog)
     if case is not None:
@@ -534,6 +548,12 @@ def _handle_dialog(envelope: kith.Envelope) -> Outcome:
         )
         status = Status.ACCEPTED_WITH_ERRORS if names else Status.ACCEPTED
         return Outcome(status, problems, case=case, actor=author)
+    if head.msg_type not in NEW_CASE_DIALOGS or head.parent_ref or dialog.in_reply_to:
+        # An answer, a status or an error report about something we do not know: not a new case.
+        raise referrals.ReferralRefused(
+            _("The message answers or refers to nothing Telederm has sent or received."),
+            code=OTHER,
+        )
     if head.patient is None:
         raise referrals.ReferralRefused(
             _("The message is about no patient and answers nothing of ours."),

@@ -526,3 +526,34 @@ def test_a_change_to_a_referral_we_do_not_have_is_rejected(as_st_olav: None) -> 
     incoming = inbox.receive(example("Henvisning_ny_tilstand_v2-0_Kansellering.xml"))
     assert incoming.status == IncomingMessage.Status.REJECTED
     assert answer_to(incoming).status == kith.AppRecStatus.REJECTED
+
+
+ALL_EXAMPLES = sorted((HERE / "examples").rglob("*.xml"))
+
+
+@pytest.mark.parametrize("path", ALL_EXAMPLES, ids=lambda p: str(p.relative_to(HERE / "examples")))
+def test_every_example_message_is_handled_and_never_left_waiting(path: Path) -> None:
+    incoming = inbox.receive(path.read_bytes())
+    assert incoming.status != IncomingMessage.Status.RECEIVED
+    if incoming.status == IncomingMessage.Status.REJECTED:
+        assert incoming.errors, "a refusal says why"
+    for outgoing in incoming.apprecs.all():
+        assert apprec.parse(bytes(outgoing.payload)).original_msg_id == incoming.msg_id
+
+
+def test_an_answer_to_something_we_do_not_know_is_not_a_new_case() -> None:
+    reply = kith.Dialog(subject="Svar", text="Se vedlagte.", in_reply_to=str(uuid.uuid4()))
+    incoming = inbox.receive(dialog_xml(reply))
+    assert incoming.status == IncomingMessage.Status.REJECTED
+    assert [e["code"] for e in incoming.errors] == ["X99"]
+    assert answer_to(incoming).status == kith.AppRecStatus.REJECTED
+    assert not Case.objects.exists()
+
+
+def test_a_citizens_message_through_helsenorge_is_not_taken(settings: Any) -> None:
+    data = (HERE / "examples/helsenorge/DIALOG_INNBYGGER_EKONTAKT.xml").read_bytes()
+    settings.TELEDERM_HER_ID = inbox._peek(data).receiver_her_id
+    incoming = inbox.receive(data)
+    assert incoming.status == IncomingMessage.Status.REJECTED
+    assert [e["code"] for e in incoming.errors] == ["T10"]
+    assert not Case.objects.exists()
