@@ -299,6 +299,8 @@ def build(
     its text is filled in if empty. `change` and `note` send a change or cancellation of the
     referral with the same document id.
     """
+    if head.patient is None:
+        raise ValueError("a Henvisning needs the patient in the head")
     if head.msg_type not in MSG_TYPES:
         raise ValueError(f"a Henvisning goes as one of {sorted(MSG_TYPES)}, not {head.msg_type!r}")
     if not head.msg_type_text:

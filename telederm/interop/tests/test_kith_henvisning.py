@@ -221,9 +221,11 @@ def test_a_referral_we_cannot_send_is_refused_before_it_is_built(
         henvisning.build(head(), referral(**changes))
 
 
-def test_a_referral_goes_only_as_a_referral_message_type() -> None:
+def test_a_referral_goes_only_as_a_referral_message_type_and_names_the_patient() -> None:
     with pytest.raises(ValueError, match="DIALOG_NOTAT"):
         henvisning.build(head(msg_type="DIALOG_NOTAT"), referral())
+    with pytest.raises(ValueError, match="patient"):
+        henvisning.build(head(patient=None), referral())
 
 
 def test_the_referrer_may_be_known_by_her_id_alone() -> None:
