@@ -426,3 +426,9 @@ def test_topic_code_other_than_default_round_trips() -> None:
         topic_code=Code("2.16.578.1.12.4.1.1.7322", "8", "Forespørsel om helseopplysninger"),
     )
     assert dialogmelding.parse(msghead.read(dialogmelding.build(head(), dialog))) == dialog
+
+
+def test_a_photo_bigger_than_ten_megabytes_in_base64_travels() -> None:
+    big = Attachment("dermoscopy.png", "image/png", bytes(range(256)) * (30 * 1024))  # 7.5 MiB
+    envelope = msghead.read(dialogmelding.build(head(), DIALOG, [big]))
+    assert envelope.attachments[0].data == big.data

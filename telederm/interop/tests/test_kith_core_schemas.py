@@ -3,6 +3,7 @@ Pure: no database."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,37 @@ def test_validate_payload_refuses_a_msghead_root() -> None:
     with pytest.raises(errors.InvalidMessage) as refused:
         schemas.validate_payload(b'<MsgHead xmlns="' + schemas.MSGHEAD.encode() + b'"/>')
     assert refused.value.problems[0].code == "T10"
+
+
+def test_a_doctype_in_utf_16_is_refused_too() -> None:
+    text = (
+        '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE AppRec>'
+        f'<AppRec xmlns="{schemas.APPREC_11}"/>'
+    )
+    problem = _refused(text.encode("utf-16"))
+    assert problem.code == "T01" and "DOCTYPE" in problem.details
+
+
+def test_an_attachment_larger_than_libxml2s_text_limit_is_read() -> None:
+    # libxml2 refuses text nodes over 10 MB unless told otherwise; photos and PDFs in base64
+    # pass that, so the parser lifts it and caps the whole message instead.
+    data = b"\xff" * (8 * 1024 * 1024)
+    encoded = base64.b64encode(data)
+    assert len(encoded) > 10_000_000
+    message = EXAMPLE.read_bytes().replace(
+        b"<AppRec ", b"<AppRec xmlns:b64='" + schemas.BASE64.encode() + b"' "
+    )
+    with pytest.raises(errors.InvalidMessage) as refused:  # not an AppRec element: schema says so
+        schemas.validate(
+            message.replace(
+                b"</AppRec>",
+                b"<b64:Base64Container>" + encoded + b"</b64:Base64Container></AppRec>",
+            )
+        )
+    assert refused.value.problems[0].code == "T02"  # parsed, then validated; not T01
+
+
+def test_a_message_over_the_size_cap_is_refused_unparsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schemas, "MAX_BYTES", 1000)
+    problem = _refused(EXAMPLE.read_bytes() + b" " * 1000)
+    assert problem.code == "T01" and "larger than 1000 bytes" in problem.details
