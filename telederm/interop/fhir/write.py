@@ -36,7 +36,6 @@ from telederm.audit.services import record
 from telederm.cases import policies as case_policies
 from telederm.cases import services as case_services
 from telederm.cases.models import Case
-from telederm.core import clock
 from telederm.core.errors import ChangedMeanwhile, UserFacingError
 from telederm.interop import referrals
 from telederm.interop.fhir import referral as reading
@@ -92,7 +91,8 @@ def transaction(request: HttpRequest, token: ApiToken) -> HttpResponse:
         return _outcome(403, [Issue("forbidden", "You may not send this referral.")])
     except (UserFacingError, InvalidIdentifier) as refusal:
         return _outcome(422, [Issue("business-rule", str(refusal))])
-    return _json(200, _response_bundle(case, incoming, created=created).model_dump_json())
+    reply = _response_bundle(request, token, case, incoming, created=created)
+    return _json(200, reply.model_dump_json())
 
 
 @db_transaction.atomic
@@ -207,34 +207,50 @@ def _check_create_scopes(token: ApiToken, resource_types: Iterable[str]) -> Http
     )
 
 
-def _response_bundle(case: Case, incoming: IncomingReferral, *, created: bool) -> Bundle:
-    """One entry per request entry, in order, with where each resource now lives."""
+def _response_bundle(
+    request: HttpRequest, token: ApiToken, case: Case, incoming: IncomingReferral, *, created: bool
+) -> Bundle:
+    """One entry per request entry, in order: where each resource now lives, and its version as a
+    read of it answers (fhir.search renders it, so the ETag is the one GET gives)."""
+    from telederm.interop.fhir import search  # The read side; it routes writes here.
+
     status = "201 Created" if created else "200 OK"
-    photos = list(case.photos.filter(message__isnull=True).order_by("pk"))
-    patient = case.patient
+    photo_ids = iter(
+        case.photos.filter(message__isnull=True).order_by("pk").values_list("uuid", flat=True)
+    )
+    ids = {
+        "ServiceRequest": case.uuid,
+        "QuestionnaireResponse": case.uuid,
+        "Patient": case.patient.uuid,
+    }
+    base = request.build_absolute_uri("/fhir/")
     entries = []
-    media_index = 0
     for ref in incoming.entries:
-        if ref.resource_type == "ServiceRequest" or ref.resource_type == "QuestionnaireResponse":
-            resource_id, version = str(case.uuid), str(case.version)
-        elif ref.resource_type == "Patient":
-            resource_id, version = str(patient.uuid), "1"
-        else:
-            photo = photos[media_index] if media_index < len(photos) else None
-            media_index += 1
-            resource_id, version = (str(photo.uuid), "1") if photo else ("", "")
+        resource_id = ids.get(ref.resource_type) or next(photo_ids, None)
+        if resource_id is None:  # Not reached: every Media became a photo, or nothing was kept.
+            raise RuntimeError(f"no {ref.resource_type} for an entry")
+        kind = search.REGISTRY[ref.resource_type]
+        context = search.Context(
+            request=request,
+            token=token,
+            check=check_scope(token, ref.resource_type, "r"),
+            base_url=base,
+        )
+        # Rendered from the row as a read finds it; a token that may create but not read gets
+        # the location without a version.
+        row = kind.visible(context).filter(kind.by_id(str(resource_id))).first()
+        resource = kind.render(row, context) if row is not None else None
+        meta = resource.meta if resource is not None else None
+        version = meta.versionId if meta is not None else None
+        location = f"{ref.resource_type}/{resource_id}"
         entries.append(
             {
                 "fullUrl": ref.full_url or None,
                 "response": {
-                    "status": status if resource_id else "404 Not Found",
-                    "location": (
-                        f"{ref.resource_type}/{resource_id}/_history/{version}"
-                        if resource_id
-                        else None
-                    ),
-                    "etag": f'W/"{version}"' if resource_id else None,
-                    "lastModified": clock.now().isoformat(),
+                    "status": status,
+                    "location": f"{location}/_history/{version}" if version else location,
+                    "etag": f'W/"{version}"' if version else None,
+                    "lastModified": meta.lastUpdated if meta is not None else None,
                 },
             }
         )
