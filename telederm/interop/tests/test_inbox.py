@@ -557,3 +557,42 @@ def test_a_citizens_message_through_helsenorge_is_not_taken(settings: Any) -> No
     assert incoming.status == IncomingMessage.Status.REJECTED
     assert [e["code"] for e in incoming.errors] == ["T10"]
     assert not Case.objects.exists()
+
+
+# --- the clinic sees what came in ----------------------------------------------------------------
+
+
+def test_the_clinic_pages_show_a_case_that_came_as_a_message(
+    client: Any, duty_nurse: User, dermatologist: User
+) -> None:
+    from django.urls import reverse
+
+    from conftest import sign_in
+
+    incoming = inbox.receive(referral_xml())
+    case = incoming.case
+    assert case is not None
+    run_worker()
+    sign_in(client, duty_nurse)
+    queue = client.get(reverse("triage:queue"))
+    assert queue.status_code == 200
+    assert str(case.uuid) in queue.content.decode()
+    page = client.get(reverse("triage:case", args=[case.uuid]))
+    assert page.status_code == 200
+    assert "Pigmentert lesjon" in page.content.decode()
+    client.logout()
+    sign_in(client, dermatologist)
+    page = client.get(reverse("review:case", args=[case.uuid]))
+    assert page.status_code == 200
+    assert "August September" in page.content.decode()  # referred by
+
+
+def test_the_worker_fetches_handles_and_answers(tmp_path: Path) -> None:
+    from telederm.interop import tasks
+
+    place(tmp_path / "in", "henvisning-1.xml", referral_xml())
+    tasks.fetch_messages.enqueue()
+    run_worker()
+    assert IncomingMessage.objects.get().status == IncomingMessage.Status.ACCEPTED
+    (receipt,) = apprecs_out(tmp_path / "out")
+    assert receipt.status == kith.AppRecStatus.OK
