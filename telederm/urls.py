@@ -22,5 +22,7 @@ urlpatterns = [
     path("clinic/", include("telederm.review.urls")),
     path("privacy/", include("telederm.privacy.urls")),
     path("api/v1/", include("telederm.api.urls")),
+    path("fhir/", include("telederm.interop.fhir.urls")),
+    path("operator/messages/", include("telederm.interop.operator_urls")),
     path("admin/", admin.site.urls),
 ]
