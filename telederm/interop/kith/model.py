@@ -143,7 +143,7 @@ class Dialog:
     responsible: Person | None = None
     """The health professional responsible for the content (RollerRelatertNotat)."""
     topic_code: Code | None = None
-    """TemaKodet, e.g. kodeverk 8128 "Helsefaglig dialog"."""
+    """TemaKodet, kodeverk 7322 (e.g. "6 Henvendelse om pasient")."""
     document_id: str = ""
     """DokIdNotat: our id of the note (the case's uuid or the review's)."""
     in_reply_to: str = ""
@@ -195,7 +195,7 @@ class AppRecStatus(StrEnum):
 
 @dataclass(frozen=True)
 class AppRecError:
-    """One reason, coded in kodeverk 8221 (e.g. "E10" invalid fnr, "X99" other error)."""
+    """One reason, coded in kodeverk 8221 (e.g. "E31" invalid fødselsnummer, "X99" other error)."""
 
     code: str
     text: str
