@@ -46,6 +46,9 @@ def _private_media(settings: Any, tmp_path: Any) -> None:
     settings.TELEDERM_SMS_BACKEND = "telederm.core.sms.LocMemBackend"
     sms.outbox.clear()
     settings.LANGUAGE_CODE = "en"
+    # Messages to GPs and hospitals: the file-drop folders of this test only.
+    settings.TELEDERM_MESSAGE_FILE_OUT = tmp_path / "messages" / "out"
+    settings.TELEDERM_MESSAGE_FILE_IN = tmp_path / "messages" / "in"
     # Password hashing is deliberately slow; tests need none of that strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
