@@ -1,0 +1,99 @@
+"""The outbox delivering through the NHN client to the stand-in: a queued Dialogmelding reaches
+the receiver's mailbox once, and a crash after sending leaves it in doubt, never sent twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.db import transaction
+
+from telederm.core import clock
+from telederm.interop import outbox
+from telederm.interop.models import OutgoingMessage
+from telederm.interop.tests.test_outbox_support import message_xml
+from telederm.interop.transports.nhn import standin as nhn_standin
+
+pytestmark = pytest.mark.django_db
+
+GP_OFFICE, HOSPITAL_DEPARTMENT = 56704, 90998  # sender and receiver of KITH's example
+Status = OutgoingMessage.Status
+
+
+@pytest.fixture
+def nhn():
+    with nhn_standin.serve(her_id=GP_OFFICE) as running:
+        yield running
+
+
+def queue(msg_id: uuid.UUID) -> OutgoingMessage:
+    with transaction.atomic():
+        return outbox.queue_message(
+            by=None,
+            kind=OutgoingMessage.Kind.DIALOGMELDING,
+            msg_id=msg_id,
+            msg_type="DIALOG_HELSEFAGLIG",
+            receiver_her_id=HOSPITAL_DEPARTMENT,
+            receiver_name="Ortopedisk kirurgi",
+            payload=message_xml(msg_id),
+        )
+
+
+def test_a_queued_message_reaches_the_receivers_mailbox_once(nhn):
+    msg_id = uuid.uuid4()
+    message = queue(msg_id)
+
+    outbox.deliver_due(transport=nhn.transport())
+    outbox.deliver_due(clock.now() + dt.timedelta(hours=1), transport=nhn.transport())
+
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    [stored] = nhn.messages_for(HOSPITAL_DEPARTMENT)
+    assert (stored.id, stored.msg_id) == (message.transport_ref, str(msg_id))
+    assert message.transport == "nhn"
+
+
+def test_a_refusal_by_nhn_fails_the_message_at_once(nhn):
+    message = queue(uuid.uuid4())
+    nhn.register_client(nhn.client_id, nhn.client_key.public_jwk, her_ids=[1])  # not the sender
+
+    outbox.deliver_due(transport=nhn.transport())
+
+    message.refresh_from_db()
+    assert message.status == Status.FAILED
+    assert "403" in message.last_error
+    assert nhn.messages_for(HOSPITAL_DEPARTMENT) == []
+
+
+def test_an_outage_at_nhn_is_retried_later(nhn):
+    message = queue(uuid.uuid4())
+    nhn.fail_next(1, status=503)
+
+    outbox.deliver_due(transport=nhn.transport())
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (Status.QUEUED, 1)
+
+    outbox.deliver_due(clock.now() + dt.timedelta(hours=1), transport=nhn.transport())
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    assert len(nhn.messages_for(HOSPITAL_DEPARTMENT)) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "outbox._failed_attempt re-queues a DeliveryInDoubt like any retryable error; ADR 0025 "
+        "asks it to keep the message in doubt (owner: outbox)"
+    ),
+)
+def test_a_lost_answer_leaves_the_message_in_doubt_and_no_second_copy_is_sent(nhn):
+    message = queue(uuid.uuid4())
+    nhn.drop_after_store(1)
+
+    outbox.deliver_due(transport=nhn.transport())
+    outbox.deliver_due(clock.now() + dt.timedelta(days=1), transport=nhn.transport())
+
+    message.refresh_from_db()
+    assert len(nhn.messages_for(HOSPITAL_DEPARTMENT)) == 1
+    assert message.status == Status.IN_DOUBT
