@@ -40,7 +40,8 @@ COLUMNS = (
 # KITH MsgType codes (kodeverk 8279) are upper-case words joined by underscores.
 _MSG_TYPE = re.compile(r"^[A-Z][A-Z0-9_]{1,39}$")
 _HPR = re.compile(r"^[0-9]{1,9}$")
-# A referral goes only to a party that takes Henvisning (its MsgType code).
+# A referral goes only to a party that takes Henvisning: HENVISNING (1.x) or a 2.0 type
+# (HENVISNING_NYTILSTAND, HENVISNING_VIDERE) in kodeverk 8279.
 HENVISNING = "HENVISNING"
 
 
@@ -322,7 +323,7 @@ def referral_receivers(query: str = "", *, limit: int = 200) -> list[AddressEntr
     entries = AddressEntry.objects.filter(active=True).exclude(her_id=settings.TELEDERM_HER_ID)
     # `accepts` is a JSON list; SQLite cannot query inside it, and the receivers are few.
     for entry in entries.order_by("name", "her_id"):
-        if HENVISNING not in entry.accepts:
+        if not any(str(code).startswith(HENVISNING) for code in entry.accepts):
             continue
         haystack = f"{entry.name} {entry.municipality} {entry.her_id}".casefold()
         if all(word in haystack for word in words):

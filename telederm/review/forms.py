@@ -75,11 +75,18 @@ class ReviewForm(forms.ModelForm[Review]):
     referral_pathway = forms.ChoiceField(
         label=_("Pathway"), required=False, choices=Case.Pathway.choices
     )
+    # Picked from the address register (a <datalist> the interop app fills), a receiver reads
+    # "Name (HER-id N)" and the referral then also goes as a Henvisning; typed freely, it is
+    # only recorded. Plain text either way, so it works without JavaScript.
     referral_receiver = forms.CharField(
         label=_("Refer to"),
         required=False,
         max_length=200,
-        help_text=_("Department or clinic, for example “Hudavdelingen, UNN Tromsø”."),
+        help_text=_(
+            "Department or clinic, for example “Hudavdelingen, UNN Tromsø”. Pick one from the "
+            "address register (name with HER-id) to send the referral electronically."
+        ),
+        widget=forms.TextInput(attrs={"list": "referral-receivers", "autocomplete": "off"}),
     )
     referral_reason = forms.CharField(
         label=_("Reason for referral"),

@@ -207,7 +207,9 @@ def test_the_shipped_example_imports_and_has_what_the_demo_needs() -> None:
     assert result.created >= 6
     ours = addresses.find(8100001)
     assert ours is not None and "Telederm" in ours.name
-    offices = AddressEntry.objects.filter(kind="organisation", accepts__icontains="DIALOG_NOTAT")
+    offices = AddressEntry.objects.filter(
+        kind="organisation", accepts__icontains="DIALOG_HELSEFAGLIG"
+    )
     assert offices.exclude(her_id=8100001).count() >= 3
     receivers = addresses.referral_receivers("hud")
     assert [entry.kind for entry in receivers] == ["service"]
