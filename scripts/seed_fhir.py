@@ -42,7 +42,7 @@ for folder in (str(ROOT), str(SCRIPTS)):
     if folder not in sys.path:
         sys.path.insert(0, folder)
 
-from seed_cases import SeedSummary, _copy  # noqa: E402  # after the path is set
+from seed_cases import SeedSummary, _copy  # after the path is set
 
 # seed_cases makes cases * 6 // 10 patients.
 PATIENTS_PER_CASE = 0.6
@@ -90,12 +90,12 @@ def cases_for(patients: int) -> int:
 def seed(*, patients: int, seed: int = 2027, now: dt.datetime | None = None) -> FhirSeedSummary:
     """Seed the cases (seed_cases) for `patients` patients, then the rest the FHIR API shows."""
     from django.db import connection, transaction
+    from seed_cases import seed as seed_cases
 
     from telederm.audit.models import AccessEvent
     from telederm.cases.models import Message
     from telederm.core import clock
     from telederm.review.models import Prescription, Referral
-    from seed_cases import seed as seed_cases
 
     started = time.perf_counter()
     now = now or clock.now()
