@@ -97,3 +97,35 @@ def test_a_lost_answer_leaves_the_message_in_doubt_and_no_second_copy_is_sent(nh
     message.refresh_from_db()
     assert len(nhn.messages_for(HOSPITAL_DEPARTMENT)) == 1
     assert message.status == Status.IN_DOUBT
+
+
+def test_a_message_from_a_gp_is_fetched_answered_and_the_apprec_reaches_the_gp(settings):
+    """The loop over NHN: the GP's message is fetched, stored, marked read and answered; the
+    AppRec NHN writes from our answer reaches the GP's mailbox and names the GP's MsgId."""
+    from lxml import etree
+
+    from telederm.interop import inbox
+
+    settings.TELEDERM_HER_ID = HOSPITAL_DEPARTMENT
+    gp_msg_id = uuid.uuid4()
+    with nhn_standin.serve(her_id=HOSPITAL_DEPARTMENT) as nhn:
+        ref = nhn.deliver(
+            message_xml(gp_msg_id), sender_her_id=GP_OFFICE, receiver_her_id=HOSPITAL_DEPARTMENT
+        )
+        us = nhn.transport()
+
+        assert inbox.receive_all(transport=us) == 1
+        assert nhn.message(ref).receipts[HOSPITAL_DEPARTMENT].read is True
+        [apprec] = OutgoingMessage.objects.filter(kind=OutgoingMessage.Kind.APPREC)
+        outbox.deliver_due(transport=us)
+
+        apprec.refresh_from_db()
+        assert apprec.status == Status.SENT
+        key = nhn.register_client("gp", her_ids=[GP_OFFICE])
+        [back] = nhn.transport(her_id=GP_OFFICE, client_id="gp", key=key).fetch()
+    root = etree.fromstring(back.payload)
+    ns = {"a": "http://www.kith.no/xmlstds/apprec/2012-02-15"}
+    assert root.findtext("a:OriginalMsgId/a:Id", namespaces=ns) == str(gp_msg_id)
+    ours = etree.fromstring(bytes(apprec.payload))
+    assert root.find("a:Status", ns).get("V") == ours.find("a:Status", ns).get("V")
+    assert nhn.message(ref).receipts[HOSPITAL_DEPARTMENT].apprec_status is not None
