@@ -256,6 +256,12 @@ def _send(message: OutgoingMessage, at: dt.datetime, transport: base.Transport) 
         transport.prepare(outgoing)
         ref = transport.send(outgoing)
     except base.TransportError as error:
+        if getattr(error, "in_doubt", False):
+            # The request left but its answer was lost (NHN's DeliveryInDoubt): as after a
+            # crash, the row stays `sending` and is reconciled when its lease runs out, never
+            # simply sent again.
+            _note_error(message, error)
+            return
         _failed_attempt(message, at, error)
         return
     # From here the receiver may have the message: until the next commit, a crash leaves the row
@@ -277,6 +283,13 @@ def _mark_sent(message: OutgoingMessage, ref: str, at: dt.datetime) -> None:
         if changed:
             message.refresh_from_db()
             _log(None, "message.send", message)
+
+
+def _note_error(message: OutgoingMessage, error: base.TransportError) -> None:
+    logger.warning("message %s may or may not have left: %s", message.msg_id, error)
+    OutgoingMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(
+        last_error=str(error)[:2000]
+    )
 
 
 def _failed_attempt(message: OutgoingMessage, at: dt.datetime, error: base.TransportError) -> None:
@@ -408,6 +421,7 @@ def resend(
                 "arrive twice."
             )
         )
+    _check_still_valid(bytes(locked.payload))
     if locked.status == Status.REJECTED:
         copy_id = uuid.uuid4()
         payload = _with_msg_id(bytes(locked.payload), copy_id)
@@ -460,6 +474,20 @@ def cancel(
     locked.save(update_fields=["status", "next_attempt_at"])
     _log(by, "message.cancel", locked, request)
     return locked
+
+
+def _check_still_valid(payload: bytes) -> None:
+    """A message that could not be composed (its row holds the reason, not a document), or that
+    no longer validates, cannot simply go again: the clinician's action has to be redone."""
+    try:
+        _validate(payload)
+    except ValueError as error:  # kith.errors.InvalidMessage is a ValueError
+        raise CannotResend(
+            _(
+                "The stored message is not a valid document, so it cannot be sent again. "
+                "Cancel it and ask the clinician to send the answer again."
+            )
+        ) from error
 
 
 def _with_msg_id(payload: bytes, msg_id: uuid.UUID) -> bytes:

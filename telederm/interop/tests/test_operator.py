@@ -238,3 +238,22 @@ def test_pretty_xml_indents_and_summarises_attachments() -> None:
     assert "[4000 characters not shown]" in shown
     assert "QUFB" not in shown
     assert pretty_xml(b"not xml <") == "not xml <"
+
+
+def test_a_message_that_could_not_be_composed_says_so(client: Client, operator: User) -> None:
+    message = OutgoingMessage.objects.create(
+        msg_id=uuid.uuid4(),
+        kind=OutgoingMessage.Kind.DIALOGMELDING,
+        msg_type="DIALOG_NOTAT",
+        receiver_her_id=56704,
+        payload=b"",
+        status=Status.FAILED,
+        last_error="Could not be composed: no GP",
+    )
+    sign_in(client, operator)
+    html = client.get(detail(message)).content.decode()
+    assert "No document was stored" in html
+    assert "Could not be composed: no GP" in html
+    url = reverse("interop:operator-messages-resend", args=[message.uuid])
+    page = client.post(url, {"status": "failed"}, follow=True).content.decode()
+    assert "cannot be sent again" in page

@@ -497,3 +497,53 @@ def test_the_worker_drops_a_queued_message_in_the_outgoing_folder(
     dropped = tmp_path / "out" / f"{message.msg_id}.xml"
     assert dropped.read_bytes() == bytes(message.payload)
     assert message.transport_ref == dropped.name
+
+
+def test_a_message_that_could_not_be_composed_cannot_be_resent(operator: User, case: Case) -> None:
+    # What the triggers leave when composing fails: a failed row with the reason, no document.
+    message = OutgoingMessage.objects.create(
+        msg_id=uuid.uuid4(),
+        kind=OutgoingMessage.Kind.DIALOGMELDING,
+        msg_type="DIALOG_NOTAT",
+        case=case,
+        receiver_her_id=56704,
+        payload=b"",
+        status=Status.FAILED,
+        last_error="Could not be composed: no GP",
+    )
+    with pytest.raises(outbox.CannotResend, match="not a valid document"), transaction.atomic():
+        outbox.resend(by=operator, message=message)
+    message.refresh_from_db()
+    assert message.status == Status.FAILED
+    with transaction.atomic():
+        outbox.cancel(by=operator, message=message)
+    message.refresh_from_db()
+    assert message.status == Status.CANCELLED
+
+
+class LostAnswer(base.TransportError):
+    """Like NHN's DeliveryInDoubt: the request left, its answer did not come back."""
+
+    in_doubt = True
+
+
+def test_a_lost_answer_is_reconciled_after_the_lease_never_simply_resent() -> None:
+    message = queue()
+    receiver = Receiver()
+
+    def send_and_lose_the_answer(outgoing: base.Outgoing) -> str:
+        receiver.delivered.setdefault(outgoing.msg_id, []).append(outgoing.payload)
+        raise LostAnswer("read timed out")
+
+    receiver.send = send_and_lose_the_answer  # type: ignore[method-assign]
+    start = clock.now()
+    outbox.deliver_due(start, transport=receiver)
+    message.refresh_from_db()
+    assert (message.status, message.last_error) == (Status.SENDING, "read timed out")
+    assert outbox.deliver_due(start + dt.timedelta(minutes=1), transport=receiver) == 0
+    receiver.reconcile_says = base.UNKNOWN
+    outbox.deliver_due(start + LATER, transport=receiver)
+    message.refresh_from_db()
+    assert message.status == Status.IN_DOUBT
+    assert outbox.deliver_due(start + 100 * LATER, transport=receiver) == 0
+    assert receiver.copies() == 1
