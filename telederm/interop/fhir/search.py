@@ -948,3 +948,12 @@ def ordering(kind: ResourceType, sort: str) -> list[Any]:
         descending_last = descending
     order.append("-pk" if descending_last else "pk")
     return order
+
+
+def access_actions() -> list[str]:
+    """Every access-log action the FHIR API writes: `fhir.<type>.view` and `….list.view`.
+
+    Built from the registry (the views name them the same way), for the privacy labels.
+    """
+    names = sorted({kind.log_name for kind in REGISTRY.values() if kind.seen is not None})
+    return [f"fhir.{name}.{suffix}" for name in names for suffix in ("view", "list.view")]

@@ -381,3 +381,35 @@ def test_metadata_is_public_json_and_refuses_xml(client: Client) -> None:
     assert statement.fhirVersion == "4.0.1"
     assert client.get("/fhir/metadata", HTTP_ACCEPT="application/fhir+xml").status_code == 406
     assert client.post("/fhir/metadata").status_code == 405
+
+
+def test_the_access_log_actions_are_the_ones_listed_for_the_privacy_labels(
+    client: Client, world: World
+) -> None:
+    from telederm.interop.fhir.search import access_actions
+
+    token = token_for(world.case.created_by)
+    for path, _action in read_urls(world).values():
+        assert get(client, f"/fhir/{path}", token).status_code == 200
+        kind = path.split("/")[0]
+        assert client.get(f"/fhir/{kind}", **bearer(token)).status_code == 200
+    written = set(
+        AccessEvent.objects.filter(action__startswith="fhir.").values_list("action", flat=True)
+    )
+    assert written <= set(access_actions())
+    assert len(written) == 18  # 9 types with patient data, read and searched
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the staff-session middleware sends /fhir/ to the second-factor page: the lead adds "
+    "/fhir/ to accounts.middleware.OPEN_PREFIXES (as /api/), then this marker goes",
+)
+def test_a_token_request_with_a_weak_staff_session_cookie_is_answered_by_the_token(
+    client: Client, gp: User, sent_case: Case
+) -> None:
+    from conftest import sign_in
+
+    sign_in(client, gp, second_factor=False)
+    response = get(client, f"/fhir/ServiceRequest/{sent_case.uuid}", token_for(gp))
+    assert response.status_code == 200
