@@ -80,13 +80,6 @@ def test_an_outage_at_nhn_is_retried_later(nhn):
     assert len(nhn.messages_for(HOSPITAL_DEPARTMENT)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "outbox._failed_attempt re-queues a DeliveryInDoubt like any retryable error; ADR 0025 "
-        "asks it to keep the message in doubt (owner: outbox)"
-    ),
-)
 def test_a_lost_answer_leaves_the_message_in_doubt_and_no_second_copy_is_sent(nhn):
     message = queue(uuid.uuid4())
     nhn.drop_after_store(1)
