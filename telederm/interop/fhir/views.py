@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import json
 import logging
 from collections.abc import Callable
 from typing import Any, cast
@@ -310,17 +311,11 @@ def _search_bundle(ctx: Context, resource_type: str, params: QueryDict) -> HttpR
     total = _total(rows, total_mode, offset=offset, page=len(page), has_next=has_next, count=count)
 
     base = ctx.base_url
-    entries: list[dict[str, Any]] = []
+    entries: list[Entry] = []
     seen: list[Seen] = []
     for row in page:
         resource = kind.render(row, ctx)
-        entries.append(
-            {
-                "fullUrl": f"{base}{resource_type}/{resource.id}",
-                "resource": resource,
-                "search": {"mode": "match"},
-            }
-        )
+        entries.append((f"{base}{resource_type}/{resource.id}", resource, "match"))
         if kind.seen is not None:
             shown = kind.seen(row, ctx)
             if shown is not None:
@@ -334,24 +329,14 @@ def _search_bundle(ctx: Context, resource_type: str, params: QueryDict) -> HttpR
 
     for patient in included.values():
         resource = PATIENT.render(patient, ctx)
-        entries.append(
-            {
-                "fullUrl": f"{base}Patient/{resource.id}",
-                "resource": resource,
-                "search": {"mode": "include"},
-            }
-        )
+        entries.append((f"{base}Patient/{resource.id}", resource, "include"))
     if ignored:
-        entries.append(
-            {
-                "resource": errors.operation_outcome(
-                    "not-supported",
-                    f"ignored the parameters {', '.join(ignored)} (Prefer: handling=lenient)",
-                    severity="warning",
-                ),
-                "search": {"mode": "outcome"},
-            }
+        note = errors.operation_outcome(
+            "not-supported",
+            f"ignored the parameters {', '.join(ignored)} (Prefer: handling=lenient)",
+            severity="warning",
         )
+        entries.append((None, note, "outcome"))
     links = _links(
         base + resource_type,
         used,
@@ -362,9 +347,33 @@ def _search_bundle(ctx: Context, resource_type: str, params: QueryDict) -> HttpR
         offset=offset,
         has_next=has_next,
     )
-    bundle = build(Bundle, type="searchset", total=total, link=links, entry=entries or None)
+    envelope = build(Bundle, type="searchset", total=total, link=links)
     _log_listing(ctx, kind, seen)
-    return fhir_json(bundle)
+    return HttpResponse(bundle_json(envelope, entries), content_type=errors.FHIR_JSON)
+
+
+Entry = tuple[str | None, Resource, str]
+
+
+def bundle_json(envelope: Bundle, entries: list[Entry]) -> str:
+    """The Bundle's JSON with each entry's resource serialised once, by its own model.
+
+    fhir.resources serialises a Bundle by walking every resource in it again, which doubled the
+    time of a search; the envelope (type, total, links) is a Bundle model of its own, and each
+    entry is `{fullUrl, resource, search.mode}` around the resource's JSON. Tests re-parse the
+    result with fhir.resources.
+    """
+    head = envelope.model_dump_json()
+    if not entries:
+        return head
+    items = []
+    for full_url, resource, mode in entries:
+        url = f'"fullUrl":{json.dumps(full_url)},' if full_url else ""
+        items.append(
+            f'{{{url}"resource":{resource.model_dump_json()},"search":{{"mode":"{mode}"}}}}'
+        )
+    assert head.endswith("}")
+    return head[:-1] + ',"entry":[' + ",".join(items) + "]}"
 
 
 def _total(
