@@ -159,8 +159,16 @@ def gp_receiver(case: Case) -> tuple[AddressEntry, kith.Party]:
 def _head(
     *, msg_type: str, text: str, sender: kith.Party, receiver: kith.Party, case: Case
 ) -> kith.Head:
-    # A case that came as a message answers in the same conversation (MsgHead ConversationRef).
-    first = case.incoming_messages.exclude(msg_id="").order_by("received_at", "pk").first()
+    # A case that came as a message from this receiver (the GP's Henvisning) is answered in the
+    # same conversation (MsgHead ConversationRef); a message to anyone else starts its own.
+    person = receiver.person.her_id if receiver.person is not None else None
+    parties = {receiver.organisation.her_id, receiver.her_id, person} - {None}
+    first = (
+        case.incoming_messages.exclude(msg_id="")
+        .filter(sender_her_id__in=parties)
+        .order_by("received_at", "pk")
+        .first()
+    )
     return kith.Head(
         msg_id=str(uuid.uuid4()),
         msg_type=msg_type,

@@ -18,6 +18,7 @@ from telederm.cases.models import Case
 from telederm.interop import addresses, compose
 from telederm.interop.kith import dialogmelding, henvisning, msghead
 from telederm.interop.kith import model as kith
+from telederm.interop.models import IncomingMessage
 from telederm.photos.models import Photo
 from telederm.review import services
 from telederm.review.models import Review
@@ -261,3 +262,22 @@ def test_the_text_is_bokmål_headings_and_outcome(
 
     assert "Råd til fastlege" not in text  # nothing written, no heading
     assert "Utfall:\nAvsluttet uten videre tiltak fra hudlege." in text
+
+
+@pytest.mark.usefixtures("listed")
+def test_a_case_that_came_as_a_message_is_answered_in_its_conversation(
+    make_case: Callable[..., Case], dermatologist: User
+) -> None:
+    case = make_case(submit=True)
+    IncomingMessage.objects.create(
+        case=case, msg_id="gp-referral-1", msg_type="HENVISNING", sender_her_id=8100002, payload=b""
+    )
+    review = sign(
+        case, dermatologist, outcome=Review.Outcome.REFERRAL, referral=referral_to_department()
+    )
+
+    to_gp = msghead.read(compose.dialogmelding_for(review)[1]).head
+    onwards = msghead.read(compose.henvisning_for(review)[1]).head
+
+    assert (to_gp.conversation_ref, to_gp.parent_ref) == ("gp-referral-1", "gp-referral-1")
+    assert (onwards.conversation_ref, onwards.parent_ref) == ("", "")
