@@ -121,12 +121,12 @@ def parse_date_range(text: str) -> tuple[str, dt.datetime, dt.datetime]:
             int((parts["fraction"] or "0").ljust(6, "0")),
             tzinfo=zone,
         )
-    except (ValueError, TypeError) as exc:
+        precision = dt.timedelta(seconds=1) if parts["second"] else dt.timedelta(minutes=1)
+        if parts["fraction"]:
+            precision = dt.timedelta(microseconds=1)
+        return prefix, moment, moment + precision
+    except (ValueError, TypeError, OverflowError) as exc:
         raise FhirError(400, "invalid", f"{text!r} is not a valid date: {exc}") from exc
-    precision = dt.timedelta(seconds=1) if parts["second"] else dt.timedelta(minutes=1)
-    if parts["fraction"]:
-        precision = dt.timedelta(microseconds=1)
-    return prefix, moment, moment + precision
 
 
 def date_q(path: str, text: str, *, date_only: bool = False) -> Q:

@@ -54,6 +54,8 @@ logger = logging.getLogger(__name__)
 # CapabilityStatement's documentation of each resource.
 RESULT_PARAMS = frozenset({"_count", "_sort", "_include", "_total", "_offset", "_format"})
 TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
+# Offset paging reads and drops every row before the page: deep pages are refused, not slow.
+MAX_OFFSET = 100_000
 
 
 def fhir_json(resource: Resource, *, status: int = 200) -> HttpResponse:
@@ -249,9 +251,14 @@ def _offset(params: QueryDict) -> int:
         text = base64.urlsafe_b64decode(values[-1] + "==").decode("ascii")
     except (ValueError, UnicodeDecodeError) as exc:
         raise FhirError(400, "invalid", "_offset is not one this server gave out") from exc
-    if not text.startswith("o") or not text[1:].isdigit():
+    if not text.startswith("o") or not text[1:].isdigit() or len(text) > 10:
         raise FhirError(400, "invalid", "_offset is not one this server gave out")
-    return int(text[1:])
+    offset = int(text[1:])
+    if offset > MAX_OFFSET:
+        raise FhirError(
+            400, "too-costly", f"pages past {MAX_OFFSET} rows are not served: narrow the search"
+        )
+    return offset
 
 
 def _offset_token(offset: int) -> str:
@@ -271,6 +278,9 @@ def _search(
 
 
 def _search_bundle(ctx: Context, resource_type: str, params: QueryDict) -> HttpResponse:
+    if any("\x00" in text for key, values in params.lists() for text in (key, *values)):
+        # PostgreSQL takes no NUL in text; no FHIR value holds one.
+        raise FhirError(400, "invalid", "a search parameter holds a NUL character")
     kind = source_for_search(resource_type, params.keys())
     known = kind.param_map
     ignored = sorted(name for name in params if name not in known and name not in RESULT_PARAMS)

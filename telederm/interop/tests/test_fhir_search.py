@@ -480,3 +480,22 @@ def test_parameters_not_advertised_are_refused(client: Client, world: World) -> 
         for name in sorted(everything - advertised):
             issue = refused(client, f"/fhir/{resource['type']}?{name}=x", token)
             assert name in issue.diagnostics
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "_lastUpdated=9999-12-31",
+        "_lastUpdated=0000",
+        "_lastUpdated=2026-02-30",
+        "_lastUpdated=2026-03-02T10:00:00%2B99:99",
+        "_lastUpdated=le9999-12-31T23:59:59.999999Z",
+        "identifier=%00",
+        "_offset=bzk5OTk5OTk5OTk5OTk5",
+        "_count=9999999999",
+    ],
+)
+def test_hostile_values_are_refused_not_server_errors(client: Client, gp: User, query: str) -> None:
+    response = client.get(f"/fhir/Patient?{query}", **bearer(token_for(gp)))
+    assert response.status_code in (200, 400), response.content
+    parsed(response)
