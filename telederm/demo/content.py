@@ -95,6 +95,12 @@ ERIK_REPLY = (
 GRANT_PURPOSE = "Vurdering før eksisjon"
 
 
+# Anne's referral on the cancer pathway goes to a department in the address register: picked in
+# the review form as "name (HER-id N)" (interop.addresses.receiver_label), so it also leaves as a
+# Henvisning 2.0 through the message outbox.
+REFERRAL_RECEIVER = "Hudavdelingen, Testsykehuset Nord (fiktivt) (HER-id 8100071)"
+
+
 def review(**fields: Any) -> dict[str, Any]:
     return fields
 
@@ -160,13 +166,13 @@ REVIEWS: dict[str, dict[str, Any]] = {
             "hudavdelingen i et pakkeforløp, og får innkalling derfra snart."
         ),
         safety_net="Hører du ikke noe innen en uke, ring fastlegen din.",
-        advice_gp="Henvist i pakkeforløp for føflekkreft til Hudavdelingen, UNN Tromsø.",
+        advice_gp="Henvist i pakkeforløp for føflekkreft til Hudavdelingen, Testsykehuset Nord.",
         guides=["mole-self-check"],
         diagnoses=[DiagnosisChoice("icd10", "D48.5", True), DiagnosisChoice("icpc2", "S82")],
         referral=ReferralDetails(
             priority="urgent",
             pathway="pk_melanoma",
-            receiver="Hudavdelingen, UNN Tromsø",
+            receiver=REFERRAL_RECEIVER,
             reason=(
                 "Mistanke om malignt melanom på ryggen: 9 mm, ujevn farge, vekst. "
                 "Ønsker eksisjon og histologi."
@@ -247,3 +253,36 @@ ERIK_DRAFT = review(
         reason="Mistenkt basalcellekarsinom på nesen, ønsker biopsi og behandling.",
     ),
 )
+
+
+# --- Messages through Norsk Helsenett (telederm.interop) -------------------------------------
+
+# A GP's referral that came as a KITH Henvisning 2.0 from Nordkapp legesenter: a new patient.
+GP_REFERRAL: dict[str, Any] = {
+    "patient_name": "Marit Solberg",
+    "birth_date": "1961-04-17",
+    "reason": "Pigmentert lesjon på venstre legg, vokst siste halvår. Spørsmål om melanom.",
+    "clinical_information": (
+        "Kvinne 65 år. Lesjonen er 8 mm, asymmetrisk med ujevn farge og uskarp avgrensning. "
+        "Ingen blødning. Ingen tidligere hudkreft. Bilder vedlagt (oversikt og nærbilde)."
+    ),
+    "requested_service": "Vurdering av bildene, ev. time til eksisjon.",
+    "priority": "urgent",
+    "cancer_pathway": True,
+}
+
+# What `telederm messages example-referral` writes: a routine question, another patient each time.
+EXAMPLE_REFERRAL: dict[str, Any] = {
+    "reason": "Sår på nesen som ikke har grodd på tre måneder. Spørsmål om basalcellekarsinom.",
+    "clinical_information": (
+        "Perleglinsende kant, sentral skorpe, 6 mm. Blør av og til. Bilder vedlagt."
+    ),
+    "requested_service": "Vurdering av bildene og råd om videre behandling.",
+    "priority": "soon",
+    "cancer_pathway": False,
+}
+EXAMPLE_PATIENT_NAMES = ["Eva Strøm", "Knut Aasen", "Berit Lien", "Odd Bakken", "Hilde Moen"]
+
+# The GP office's system could not file one answer: its AppRec rejects it (kodeverk 8221), so the
+# operator's page (/operator/messages/) has a rejected message to look into.
+APPREC_REJECTION = ("E35", "Pasienten står ikke på listen hos noen fastlege ved legekontoret.")

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from telederm.accounts.models import User
 from telederm.audit.models import AccessEvent
 from telederm.cases.models import Case, CaseEvent, Message
+from telederm.demo.management.commands.demo import DEMO_HER_IDS
+from telederm.interop.kith import henvisning, msghead, schemas
+from telederm.interop.models import AddressEntry, IncomingMessage, OutgoingMessage
 from telederm.patients.identifiers import parse_person_identifier
 from telederm.patients.models import Patient
 from telederm.photos.models import Photo
@@ -39,13 +44,16 @@ def _counts() -> tuple[int, ...]:
             SymptomCheck,
             TriageNote,
             ClinicianProfile,
+            AddressEntry,
+            IncomingMessage,
+            OutgoingMessage,
         )
     )
 
 
 def test_demo_spans_the_workflow_and_a_rerun_duplicates_nothing() -> None:
     _load()
-    assert Case.objects.count() == 20
+    assert Case.objects.count() == 21
     assert set(Case.objects.values_list("status", flat=True)) == {
         "draft",
         "submitted",
@@ -148,3 +156,70 @@ def test_every_demo_identity_number_is_synthetic() -> None:
     _load()
     for number in Patient.objects.values_list("identifier", flat=True):
         assert parse_person_identifier(number, accept_synthetic=True).is_synthetic
+
+
+def _sent_files() -> list[Path]:
+    return sorted(Path(settings.TELEDERM_MESSAGE_FILE_OUT).glob("*.xml"))
+
+
+def test_demo_messages_close_the_loop_with_the_gp() -> None:
+    _load()
+    # The register has every demo organisation's HER-id, and the department referred to.
+    assert set(DEMO_HER_IDS) | {8100071} <= set(
+        AddressEntry.objects.values_list("her_id", flat=True)
+    )
+
+    # Every signed answer went to the patient's GP office as a Dialogmelding; the PK referral
+    # also went as a Henvisning 2.0; the GP's referral was answered with an AppRec.
+    outgoing = OutgoingMessage.objects.all()
+    answers = outgoing.filter(kind=OutgoingMessage.Kind.DIALOGMELDING)
+    assert answers.count() == Review.objects.filter(signed_at__isnull=False).count() == 7
+    assert set(answers.values_list("receiver_her_id", flat=True)) == {8100002}
+    onwards = outgoing.get(kind=OutgoingMessage.Kind.HENVISNING)
+    assert onwards.receiver_her_id == 8100071 and onwards.case.pathway == Case.Pathway.PK_MELANOMA
+    assert outgoing.get(kind=OutgoingMessage.Kind.APPREC).receiver_her_id == 8100002
+
+    # Delivered: each is a schema-valid file in the out-folder, named by its msg_id.
+    files = _sent_files()
+    assert [path.stem for path in files] == sorted(
+        str(m) for m in outgoing.values_list("msg_id", flat=True)
+    )
+    for path in files:
+        schemas.validate(path.read_bytes())
+    assert not outgoing.filter(status__in=["queued", "sending", "failed"]).exists()
+
+    # The GP office acknowledged Kari's answer and rejected Ola's with a coded reason.
+    acknowledged = answers.get(status=OutgoingMessage.Status.ACKNOWLEDGED)
+    assert acknowledged.case.patient.user.email == "kari@pasient.example"
+    rejected = answers.get(status=OutgoingMessage.Status.REJECTED)
+    assert rejected.case.patient.user.email == "ola@pasient.example"
+    assert rejected.apprec_status == "2" and rejected.apprec_errors[0]["code"] == "E35"
+
+    # The GP's referral came through the inbox as a KITH Henvisning: a PK case with two photos,
+    # sent by Ingrid Lie at Nordkapp legesenter, forwarded by the nurse to Erik.
+    received = IncomingMessage.objects.get(msg_type=henvisning.MSG_TYPE)
+    assert received.status == IncomingMessage.Status.ACCEPTED
+    case = received.case
+    assert case.created_by.email == "lege@nordkapp.example"
+    assert case.patient.gp_office.her_id == 8100002
+    assert case.pathway == Case.Pathway.PK_MELANOMA and case.status == "triaged"
+    assert case.assigned_to.email == "hudlege@telederm.example"
+    assert [photo.status for photo in case.photos.all()] == ["ready", "ready"]
+    assert case.events.filter(detail__contains="national health network").exists()
+    envelope = msghead.read(bytes(received.payload))
+    assert len(envelope.attachments) == 2
+
+    # A rerun changes nothing: no new message, no new file.
+    counts, names = _counts(), _sent_files()
+    _load()
+    assert (_counts(), _sent_files()) == (counts, names)
+
+
+def test_demo_output_says_where_the_messages_are_and_how_to_get_a_fhir_token() -> None:
+    out = io.StringIO()
+    call_command("demo", stdout=out)
+    text = out.getvalue()
+    assert "Messages to GPs and hospitals: 7 sent, 1 acknowledged, 1 rejected" in text
+    assert str(settings.TELEDERM_MESSAGE_FILE_OUT) in text
+    assert "telederm token create --user hudlege@telederm.example" in text
+    assert "admin@telederm.example" in text and "/operator/messages/" in text

@@ -11,7 +11,9 @@ import datetime as dt
 import functools
 import io
 import random
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from allauth.mfa.models import Authenticator
@@ -27,6 +29,11 @@ from telederm.cases import services as case_services
 from telederm.cases.models import Case
 from telederm.core import clock
 from telederm.demo import content
+from telederm.interop import addresses, inbox, outbox
+from telederm.interop.kith import apprec, henvisning, msghead
+from telederm.interop.kith import errors as kith_errors
+from telederm.interop.kith import model as kith
+from telederm.interop.models import AddressEntry, IncomingMessage, OutgoingMessage
 from telederm.patients.identifiers import IdentifierKind, make_synthetic_fodselsnummer
 from telederm.patients.models import Patient
 from telederm.photos import services as photo_services
@@ -47,6 +54,24 @@ ORGANISATIONS = [
     ("Fjordtun sykehjem", Organisation.Kind.NURSING_HOME, 8100003, "999100031", "Sortland"),
     ("Plattform Nordlys", Organisation.Kind.OFFSHORE, 8100004, "999100058", "Nordsjøen"),
 ]
+
+
+# The synthetic address register (interop.addresses): the triggers' example file and the demo's
+# own rows for the organisations it lacks. Their HER-ids must be there before reviews are signed.
+ADDRESS_FILES = [
+    Path(__file__).resolve().parents[3] / "interop" / "addresses-example.csv",
+    Path(__file__).resolve().parents[2] / "addresses-demo.csv",
+]
+DEMO_HER_IDS = [her_id for _name, _kind, her_id, _orgnr, _municipality in ORGANISATIONS]
+# Fixed message ids for what the demo receives, so that a rerun recognises them.
+DEMO_NAMESPACE = uuid.UUID("6f1d3c52-9a0e-4d8b-8f3e-2b7c5e1a9d40")
+# The demo GP who refers through Norsk Helsenett: Ingrid Lie at Nordkapp legesenter.
+GP_OFFICE = kith.Organisation(
+    name="Nordkapp legesenter", her_id=8100002, organisation_number="999100023"
+)
+GP = kith.Person(
+    family_name="Lie", given_name="Ingrid", hpr_number="9100021", her_id=8100021, title="Fastlege"
+)
 
 
 @dataclass(frozen=True)
@@ -221,6 +246,67 @@ def synthetic_photo(seed: int, *, close_up: bool = False, growth: float = 1.0) -
     return out
 
 
+def synthetic_patient(name: str, birth_date: dt.date, individual: int = 300) -> kith.Patient:
+    """A patient for a message, with a synthetic fødselsnummer (month + 80) that is nobody's."""
+    while True:
+        try:
+            number = make_synthetic_fodselsnummer(birth_date, individual)
+            break
+        except ValueError:
+            individual += 1
+    given, _sep, family = name.rpartition(" ")
+    return kith.Patient(
+        family_name=family, given_name=given, identifier=number, birth_date=birth_date
+    )
+
+
+def example_referral(
+    *,
+    msg_id: str,
+    patient_name: str,
+    birth_date: dt.date,
+    details: dict[str, Any],
+    seed: int,
+    individual: int = 300,
+) -> bytes:
+    """A schema-valid Henvisning 2.0 from the demo GP to this clinic, with two synthetic photos
+    (an overview and a close-up), as a communication server would drop it into our inbox."""
+    at = clock.now()
+    clinic = kith.Organisation(
+        name=settings.TELEDERM_ORGANISATION_NAME,
+        her_id=int(settings.TELEDERM_HER_ID),
+        organisation_number=settings.TELEDERM_ORGANISATION_NUMBER,
+    )
+    head = kith.Head(
+        msg_id=msg_id,
+        msg_type=henvisning.MSG_TYPE,
+        generated_at=at,
+        sender=kith.Party(organisation=GP_OFFICE, person=GP),
+        receiver=kith.Party(organisation=clinic),
+        patient=synthetic_patient(patient_name, birth_date, individual),
+    )
+    referral = kith.Referral(
+        reason=details["reason"],
+        clinical_information=details["clinical_information"],
+        referrer=GP,
+        priority=details["priority"],
+        cancer_pathway=details["cancer_pathway"],
+        requested_service=details["requested_service"],
+        document_id=msg_id,
+        referred_at=at,
+    )
+    photos = tuple(
+        kith.Attachment(
+            filename=f"{name}.jpg",
+            mime_type="image/jpeg",
+            data=synthetic_photo(seed + shot, close_up=shot == 1).getvalue(),
+            description=text,
+        )
+        for shot, (name, text) in enumerate([("oversikt", "Oversiktsbilde"), ("naer", "Nærbilde")])
+    )
+    return henvisning.build(head, referral, photos)
+
+
 class Command(BaseCommand):
     help = "Load synthetic demo data: organisations, the personas and about twenty cases."
 
@@ -233,18 +319,114 @@ class Command(BaseCommand):
         with transaction.atomic():
             organisations = self._organisations()
             users = self._users(organisations)
+            # Before any review is signed: the signature's messages find their receivers here.
+            self._address_register()
         if Case.objects.filter(created_by__email__in=[p.email for p in PERSONAS]).exists():
             self.stdout.write("Demo cases already present; users and organisations refreshed.")
         else:
             count = self._cases(users)
-            self.stdout.write(f"Created {count} demo cases.")
+            self._messages(users)
+            self.stdout.write(f"Created {count + 1} demo cases.")
         self.stdout.write(f"Demo sign-ins (password {DEMO_PASSWORD}):")
         for persona in PERSONAS:
             self.stdout.write(f"  {persona.email:32} {persona.role}")
         self.stdout.write(
+            f"  {'admin@telederm.example':32} operator (/admin/, /operator/messages/)"
+        )
+        self.stdout.write(
             "Everyone but patients also gives a code from an authenticator app set up with the "
             f"demo key {DEMO_TOTP_SECRET} (otpauth://totp/Telederm:demo?secret={DEMO_TOTP_SECRET}"
             "&issuer=Telederm)."
+        )
+        self._describe_messages()
+
+    def _address_register(self) -> None:
+        """Import the synthetic address register once (HER-ids of the demo's organisations)."""
+        if AddressEntry.objects.filter(her_id__in=DEMO_HER_IDS).count() == len(DEMO_HER_IDS):
+            return  # Imported already: a rerun changes nothing.
+        for path in ADDRESS_FILES:
+            addresses.import_file(path)
+
+    def _messages(self, users: dict[str, User]) -> None:
+        """A GP's referral through the inbox, the outbox delivered, and two AppRecs back."""
+        referral_id = str(uuid.uuid5(DEMO_NAMESPACE, "gp-referral"))
+        if IncomingMessage.objects.filter(msg_id=referral_id).exists():
+            return
+        now = clock.now()
+        data = content.GP_REFERRAL
+        with clock.frozen_at(now - dt.timedelta(hours=3)):
+            payload = example_referral(
+                msg_id=referral_id,
+                patient_name=data["patient_name"],
+                birth_date=dt.date.fromisoformat(data["birth_date"]),
+                details=data,
+                seed=900,
+            )
+            received = inbox.receive(payload, transport="file", ref=f"{referral_id}.xml")
+        case = received.case
+        if case is None:
+            raise CommandError(f"The demo's GP referral was not accepted: {received.errors}")
+        for photo in case.photos.all():
+            if photo.is_pending:
+                photo_services.process_photo(photo_uuid=photo.uuid)
+        # The duty nurse sees the cancer-pathway referral and sends it by name to Erik.
+        nurse, erik = users["vakt@telederm.example"], users["hudlege@telederm.example"]
+        with clock.frozen_at(now - dt.timedelta(hours=2, minutes=30)):
+            case = triage_services.claim_case(by=nurse, case=case, expected_version=case.version)
+        with clock.frozen_at(now - dt.timedelta(hours=2, minutes=20)):
+            case = triage_services.forward_case(
+                by=nurse, case=case, expected_version=case.version, to=erik
+            )
+        # The worker's delivery: the answers' Dialogmeldinger, the Henvisning and the AppRec to
+        # the GP become files in TELEDERM_MESSAGE_FILE_OUT.
+        outbox.deliver_due()
+        self._receipts(now)
+
+    def _receipts(self, now: dt.datetime) -> None:
+        """The GP office acknowledges Kari's answer and rejects Ola's (he is not listed there)."""
+        answers = OutgoingMessage.objects.filter(
+            kind=OutgoingMessage.Kind.DIALOGMELDING, status=OutgoingMessage.Status.SENT
+        )
+        kari = answers.filter(case__patient__user__email="kari@pasient.example").first()
+        ola = answers.filter(case__patient__user__email="ola@pasient.example").first()
+        code, details = content.APPREC_REJECTION
+        for number, (message, status, problems) in enumerate(
+            [
+                (kari, kith.AppRecStatus.OK, ()),
+                (ola, kith.AppRecStatus.REJECTED, (kith_errors.problem(code, details),)),
+            ]
+        ):
+            if message is None:
+                continue
+            with clock.frozen_at(now - dt.timedelta(hours=1, minutes=50 - number)):
+                envelope = msghead.read(bytes(message.payload))
+                receipt = apprec.for_message(
+                    envelope,
+                    status=status,
+                    errors=problems,
+                    msg_id=str(uuid.uuid5(DEMO_NAMESPACE, f"apprec-{message.msg_id}")),
+                    at=clock.now(),
+                )
+                inbox.receive(apprec.build(receipt), transport="file", ref=f"apprec-{number}.xml")
+
+    def _describe_messages(self) -> None:
+        counts = outbox.status_counts()
+        if not any(counts.values()):
+            return
+        summary = ", ".join(f"{count} {status}" for status, count in counts.items() if count)
+        self.stdout.write(
+            f"Messages to GPs and hospitals: {summary}; delivered as files in "
+            f"{settings.TELEDERM_MESSAGE_FILE_OUT} (`telederm messages list`; the operator sees "
+            "them at /operator/messages/)."
+        )
+        self.stdout.write(
+            "A GP's referral through Norsk Helsenett: `telederm messages example-referral "
+            "--to-inbox`, then `telederm messages receive` (docs/interop.md)."
+        )
+        self.stdout.write(
+            "The FHIR API at /fhir/ takes a bearer token: `telederm token create --user "
+            "hudlege@telederm.example --scope 'user/*.read' --label demo` (docs/runbooks/"
+            "api-tokens.md)."
         )
 
     def _organisations(self) -> dict[int, Organisation]:
