@@ -66,6 +66,14 @@ def test_fhirpy_posts_a_referral_and_reads_the_whole_case_back(
     case_id = reply["entry"][0]["response"]["location"].split("/")[1]
     case = Case.objects.get(uuid=case_id)
     assert case.created_by == gp
+    for entry in reply["entry"][:3]:  # The ETag given is the one a read gives.
+        where = entry["response"]["location"].split("/_history/")[0]
+        read = requests.get(
+            f"{live_server.url}/fhir/{where}",
+            headers={"Authorization": f"Bearer {plain}"},
+            timeout=10,
+        )
+        assert read.headers["ETag"] == entry["response"]["etag"], where
     run_worker()  # The photos are checked and made into renditions, as for the web form.
 
     service_request = fhir.reference("ServiceRequest", case_id).to_resource()

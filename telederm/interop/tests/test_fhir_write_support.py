@@ -35,6 +35,7 @@ def referral_bundle(
     priority: str = "urgent",
     pathway: bool = True,
     answers: list[dict[str, Any]] | None = None,
+    photo_size: tuple[int, int] = (1600, 1200),
 ) -> dict[str, Any]:
     """A valid referral: ServiceRequest, Patient, QuestionnaireResponse and `photos` Media."""
     media_urls = [MEDIA_URL.format(index) for index in range(photos)]
@@ -86,7 +87,7 @@ def referral_bundle(
         _entry(QR_URL, questionnaire),
     ]
     for index, url in enumerate(media_urls):
-        data = jpeg_bytes(size=(1600, 1200), colour=(200 - 60 * index, 150, 120 + 40 * index))
+        data = jpeg_bytes(size=photo_size, colour=(200 - 60 * index, 150, 120 + 40 * index))
         entries.append(
             _entry(
                 url,
