@@ -3,6 +3,8 @@ search, page, read and include; fhirpy posts a referral Bundle and reads the who
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -235,3 +237,28 @@ def test_a_client_without_a_token_is_told_so(live_server: Any) -> None:
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     parses(response.json())
+
+
+def test_a_referral_larger_than_djangos_body_limit_goes_through(
+    live_server: Any, gp: User, settings: Any
+) -> None:
+    """A phone photo or two make a bundle of megabytes: more than DATA_UPLOAD_MAX_MEMORY_SIZE,
+    which guards form posts; the request size limit (TELEDERM_MAX_REQUEST_BYTES) is what holds."""
+    bundle = referral_bundle(photos=1)
+    content = bundle["entry"][3]["resource"]["content"]
+    photo = base64.b64decode(content["data"])
+    # Bytes after a JPEG's end marker are ignored by every decoder: a 3 MB file that is a photo.
+    content["data"] = base64.b64encode(photo + bytes(3 * 1024 * 1024)).decode()
+    body = json.dumps(bundle)
+    assert len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = requests.post(
+        f"{live_server.url}/fhir/",
+        data=body,
+        headers={
+            "Authorization": f"Bearer {token_for(gp)}",
+            "Content-Type": "application/fhir+json",
+        },
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text[:500]
+    assert Case.objects.get().photos.count() == 1
