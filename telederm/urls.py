@@ -23,6 +23,6 @@ urlpatterns = [
     path("privacy/", include("telederm.privacy.urls")),
     path("api/v1/", include("telederm.api.urls")),
     path("fhir/", include("telederm.interop.fhir.urls")),
-    path("operator/messages/", include("telederm.interop.operator_urls")),
+    path("", include("telederm.interop.urls")),
     path("admin/", admin.site.urls),
 ]
