@@ -32,13 +32,19 @@ from telederm.api import policies
 from telederm.api.models import ApiToken
 from telederm.audit.services import record, record_listing
 from telederm.interop.fhir import capability, errors
-from telederm.interop.fhir.auth import body_refusal, fhir_token_required, no_store
+from telederm.interop.fhir.auth import (
+    body_refusal,
+    fhir_token_required,
+    format_refusal,
+    no_store,
+)
 from telederm.interop.fhir.errors import FhirError
 from telederm.interop.fhir.mapping import build
 from telederm.interop.fhir.search import (
     CHEAP_TOTAL_LIMIT,
     DEFAULT_COUNT,
     MAX_COUNT,
+    PATIENT,
     REGISTRY,
     Context,
     ResourceType,
@@ -90,8 +96,6 @@ def metadata(request: HttpRequest) -> HttpResponse:
     """The CapabilityStatement: public (no patient data), as FHIR servers answer it."""
     if request.method not in ("GET", "HEAD"):
         return no_store(_method_not_allowed(request, "GET"))
-    from telederm.interop.fhir.auth import format_refusal
-
     refusal = format_refusal(request)
     if refusal is not None:
         return no_store(refusal)
@@ -335,8 +339,6 @@ def _search_bundle(ctx: Context, resource_type: str, params: QueryDict) -> HttpR
         for row in page:
             patient = kind.includes[include](row)
             included.setdefault(str(patient.uuid), patient)
-    from telederm.interop.fhir.search import PATIENT
-
     for patient in included.values():
         resource = PATIENT.render(patient, ctx)
         entries.append((f"{base}Patient/{resource.id}", resource, "include"))

@@ -1,8 +1,8 @@
 """Helpers for the FHIR read and search tests: the URL map with /fhir/, tokens, re-parsing.
 
 `URLS` is this module's dotted name: tests use `pytest.mark.urls(URLS)` so that /fhir/ is routed
-whether or not the site's telederm/urls.py mounts it yet (the site's routes come along, so the
-photo and PDF routes the resources point at resolve too).
+whether or not the site's telederm/urls.py mounts it (the site's routes come along, so the photo
+and PDF routes the resources point at resolve too).
 """
 
 from __future__ import annotations
@@ -24,8 +24,11 @@ from telederm.review.models import Review
 
 URLS = __name__
 
+_MOUNTED = any(
+    getattr(pattern, "namespace", None) == "fhir" for pattern in telederm.urls.urlpatterns
+)
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("fhir/", include("telederm.interop.fhir.urls")),
+    *([] if _MOUNTED else [path("fhir/", include("telederm.interop.fhir.urls"))]),
     *telederm.urls.urlpatterns,
 ]
 
