@@ -222,7 +222,7 @@ def _claim_next(at: dt.datetime, transport: base.Transport) -> tuple[OutgoingMes
         if connection.features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True)
         # On SQLite the IMMEDIATE transaction holds the write lock: no other worker claims now.
-        message = rows.select_related("in_reply_to").first()
+        message = rows.first()
         if message is None:
             return None
         if message.status == Status.SENDING:
