@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from telederm.cases.models import Case
 from telederm.review import codes, services
 from telederm.review.models import Review
+from telederm.review.receivers import her_id_in
 
 GUIDE_LABELS = {
     "eczema-care": _("Eczema care"),
@@ -167,6 +168,7 @@ class ReviewForm(forms.ModelForm[Review]):
             receiver=data["referral_receiver"],
             reason=data["referral_reason"],
             pathway=data["referral_pathway"],
+            receiver_her_id=her_id_in(data["referral_receiver"]),
         )
 
     def fields_for_service(self) -> dict[str, Any]:

@@ -76,6 +76,9 @@ class ReferralDetails:
     receiver: str
     reason: str
     pathway: str = ""
+    # The receiver's HER-id when picked from the address register: the referral then also
+    # leaves as a Henvisning 2.0 (the interop app reacts to review_signed).
+    receiver_her_id: int | None = None
 
 
 @transaction.atomic
@@ -270,6 +273,7 @@ def _apply(
                 "pathway": referral.pathway,
                 "receiver": referral.receiver.strip(),
                 "reason": referral.reason.strip(),
+                "receiver_her_id": referral.receiver_her_id,
             },
         )
     if video_reason is not None:

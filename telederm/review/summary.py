@@ -29,6 +29,7 @@ from telederm.cases.models import Case, Message
 from telederm.review import guides
 from telederm.review.guides import Guide
 from telederm.review.models import Review
+from telederm.review.receivers import receiver_name
 
 # WeasyPrint sees the page as if served from this origin; the fetcher serves only its static files.
 PDF_BASE_URL = "https://telederm.invalid/"
@@ -178,7 +179,7 @@ def _next_steps(review: Review) -> tuple[str, ...]:
         if referral is not None:
             steps.append(
                 _("You are referred to %(receiver)s for an appointment.")
-                % {"receiver": referral.receiver}
+                % {"receiver": receiver_name(referral.receiver)}
             )
             if referral.pathway == Case.Pathway.PK_MELANOMA:
                 steps.append(
