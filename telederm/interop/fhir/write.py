@@ -16,6 +16,7 @@ SHA-256 of user and key), the record of every referral received from outside, be
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -36,6 +37,7 @@ from telederm.audit.services import record
 from telederm.cases import policies as case_policies
 from telederm.cases import services as case_services
 from telederm.cases.models import Case
+from telederm.cases.states import CaseStatus
 from telederm.core.errors import ChangedMeanwhile, UserFacingError
 from telederm.interop import referrals
 from telederm.interop.fhir import referral as reading
@@ -211,9 +213,7 @@ def _response_bundle(
     request: HttpRequest, token: ApiToken, case: Case, incoming: IncomingReferral, *, created: bool
 ) -> Bundle:
     """One entry per request entry, in order: where each resource now lives, and its version as a
-    read of it answers (fhir.search renders it, so the ETag is the one GET gives)."""
-    from telederm.interop.fhir import search  # The read side; it routes writes here.
-
+    read of it answers (the ETag is the one GET gives)."""
     status = "201 Created" if created else "200 OK"
     photo_ids = iter(
         case.photos.filter(message__isnull=True).order_by("pk").values_list("uuid", flat=True)
@@ -223,23 +223,13 @@ def _response_bundle(
         "QuestionnaireResponse": case.uuid,
         "Patient": case.patient.uuid,
     }
-    base = request.build_absolute_uri("/fhir/")
     entries = []
     for ref in incoming.entries:
         resource_id = ids.get(ref.resource_type) or next(photo_ids, None)
         if resource_id is None:  # Not reached: every Media became a photo, or nothing was kept.
             raise RuntimeError(f"no {ref.resource_type} for an entry")
-        kind = search.REGISTRY[ref.resource_type]
-        context = search.Context(
-            request=request,
-            token=token,
-            check=check_scope(token, ref.resource_type, "r"),
-            base_url=base,
-        )
-        # Rendered from the row as a read finds it; a token that may create but not read gets
-        # the location without a version.
-        row = kind.visible(context).filter(kind.by_id(str(resource_id))).first()
-        resource = kind.render(row, context) if row is not None else None
+        # A token that may create but not read gets the location without a version.
+        resource = _as_read(request, token, ref.resource_type, str(resource_id))
         meta = resource.meta if resource is not None else None
         version = meta.versionId if meta is not None else None
         location = f"{ref.resource_type}/{resource_id}"
@@ -262,6 +252,24 @@ def _response_bundle(
             "entry": [_without_none(entry) for entry in entries],
         }
     )
+
+
+def _as_read(
+    request: HttpRequest, token: ApiToken, resource_type: str, resource_id: str
+) -> Any | None:
+    """The resource as a GET by this token returns it (fhir.search renders it from the row as a
+    read finds it), or None when the token may not read it. Not logged: the caller logs."""
+    from telederm.interop.fhir import search  # The read side; it routes writes here.
+
+    kind = search.REGISTRY[resource_type]
+    context = search.Context(
+        request=request,
+        token=token,
+        check=check_scope(token, resource_type, "r"),
+        base_url=request.build_absolute_uri("/fhir/"),
+    )
+    row = kind.visible(context).filter(kind.by_id(resource_id)).first()
+    return kind.render(row, context) if row is not None else None
 
 
 # -- PUT /fhir/<type>/<id> ----------------------------------------------------------------------
@@ -331,7 +339,7 @@ def update(
                 )
             ],
         )
-    changed = _other_changes(case, wanted)
+    changed = _other_changes(request, token, case, wanted)
     if changed:
         return _outcome(
             422,
@@ -344,33 +352,43 @@ def update(
                 for name in changed
             ],
         )
-    try:
-        case = _withdraw(user, case, expected, request)
-    except ChangedMeanwhile:
+    if expected != case.version:
         return _outcome(
             412,
             [Issue("conflict", "The referral changed since you read it: read it again.")],
         )
-    except PermissionDenied:
-        return _outcome(
-            422,
-            [
-                Issue(
-                    "business-rule",
-                    "The clinic has started on this referral; it can no longer be withdrawn. "
-                    "Write to the clinic instead.",
-                )
-            ],
+    if case.status != CaseStatus.WITHDRAWN:  # Withdrawn already: PUT is idempotent.
+        try:
+            case = _withdraw(user, case, expected, request)
+        except ChangedMeanwhile:
+            return _outcome(
+                412,
+                [Issue("conflict", "The referral changed since you read it: read it again.")],
+            )
+        except PermissionDenied:
+            return _outcome(
+                422,
+                [
+                    Issue(
+                        "business-rule",
+                        "The clinic has started on this referral; it can no longer be withdrawn. "
+                        "Write to the clinic instead.",
+                    )
+                ],
+            )
+    resource = _as_read(request, token, "ServiceRequest", str(case.uuid))
+    if resource is None:  # A token that may update but not read: the new version only.
+        resource = ServiceRequest.model_validate(
+            {
+                "resourceType": "ServiceRequest",
+                "id": str(case.uuid),
+                "meta": {"versionId": str(case.version)},
+                "status": "revoked",
+                "intent": "order",
+                "subject": {"reference": f"Patient/{case.patient.uuid}"},
+            }
         )
-    body = {
-        "resourceType": "ServiceRequest",
-        "id": str(case.uuid),
-        "meta": {"versionId": str(case.version), "lastUpdated": case.updated_at.isoformat()},
-        "status": "revoked",
-        "intent": "order",
-        "subject": {"reference": f"Patient/{case.patient.uuid}"},
-    }
-    response = _json(200, ServiceRequest.model_validate(body).model_dump_json())
+    response = _json(200, resource.model_dump_json())
     response["ETag"] = f'W/"{case.version}"'
     response["Location"] = f"ServiceRequest/{case.uuid}/_history/{case.version}"
     return response
@@ -404,19 +422,40 @@ def _case_for(user: User, resource_id: str) -> Case | None:
     return case
 
 
-def _other_changes(case: Case, wanted: ServiceRequest) -> list[str]:
-    """Elements the client tried to change besides the status (those it may send back as read)."""
-    changed = []
-    if wanted.intent not in {"order", "original-order", None}:
-        changed.append("intent")
-    if wanted.subject is not None and wanted.subject.reference not in {
-        f"Patient/{case.patient.uuid}",
-        None,
-    }:
-        changed.append("subject")
-    if wanted.priority is not None and reading.PRIORITIES.get(wanted.priority) != case.priority:
-        changed.append("priority")
-    return changed
+# What a PUT may send differently from what a read shows: the status (to revoked), and what the
+# server sets itself.
+_MAY_DIFFER = frozenset({"resourceType", "id", "meta", "text", "status"})
+
+
+def _other_changes(
+    request: HttpRequest, token: ApiToken, case: Case, wanted: ServiceRequest
+) -> list[str]:
+    """Elements the client sent with a value other than a read shows (left out is unchanged)."""
+    current = _as_read(request, token, "ServiceRequest", str(case.uuid))
+    if current is None:
+        known: dict[str, Any] = {
+            "intent": "order",
+            "subject": {"reference": f"Patient/{case.patient.uuid}"},
+        }
+    else:
+        known = json.loads(current.model_dump_json())
+    sent = json.loads(wanted.model_dump_json())
+    return sorted(
+        name
+        for name, value in sent.items()
+        if name not in _MAY_DIFFER and (name not in known or _differs(value, known[name]))
+    )
+
+
+def _differs(sent: Any, known: Any) -> bool:
+    """Whether a sent value says something else than the read one (a display text left out or
+    spelled differently changes nothing: references are compared by what they point to)."""
+    if isinstance(sent, dict) and isinstance(known, dict):
+        keys = set(sent) - {"display"}
+        return any(key not in known or _differs(sent[key], known[key]) for key in keys)
+    if isinstance(sent, list) and isinstance(known, list):
+        return len(sent) != len(known) or any(map(_differs, sent, known))
+    return bool(sent != known)
 
 
 # -- shared -------------------------------------------------------------------------------------

@@ -491,6 +491,28 @@ def test_the_referrer_withdraws_a_referral_with_its_version(gp: User, referred: 
     assert AccessEvent.objects.filter(action="case.withdraw", case_uuid=referred.uuid).exists()
 
 
+def test_what_a_read_gave_back_with_status_revoked_withdraws_it(gp: User, referred: Case) -> None:
+    token = a_token(gp)
+    read = factory.get(f"/fhir/ServiceRequest/{referred.uuid}")
+    read.user = gp
+    current = write._as_read(read, token, "ServiceRequest", str(referred.uuid))
+    assert current is not None
+    body = json.loads(current.model_dump_json())
+    body["status"] = "revoked"
+    etag = f'W/"{current.meta.versionId}"'
+
+    response = put(token, str(referred.uuid), body, if_match=etag)
+    assert response.status_code == 200, response.content
+    referred.refresh_from_db()
+    assert referred.status == CaseStatus.WITHDRAWN
+
+    # The same PUT again, with the new version: nothing more to do, the same answer.
+    again = put(token, str(referred.uuid), body, if_match=response["ETag"])
+    assert again.status_code == 200
+    assert again["ETag"] == response["ETag"]
+    assert AccessEvent.objects.filter(action="case.withdraw").count() == 1
+
+
 def test_without_if_match_it_is_428(gp: User, referred: Case) -> None:
     response = put(a_token(gp), str(referred.uuid), revoked(referred))
     assert response.status_code == 428
@@ -519,6 +541,8 @@ def test_a_malformed_if_match_is_400(gp: User, referred: Case) -> None:
         ({"status": "active"}, 422, "only the status can change"),
         ({"priority": "stat"}, 422, "priority cannot change"),
         ({"subject": {"reference": "Patient/someone-else"}}, 422, "subject cannot change"),
+        ({"reasonCode": [{"text": "Something else"}]}, 422, "reasonCode cannot change"),
+        ({"requester": {"reference": "Practitioner/x"}}, 422, "requester cannot change"),
         ({"id": "another-id"}, 400, "not the id in the URL"),
         ({"colour": "blue"}, 400, "ServiceRequest.colour"),
     ],
