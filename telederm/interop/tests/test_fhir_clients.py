@@ -20,6 +20,7 @@ from fhirclient.models.fhirsearch import FHIRSearch
 from fhirclient.models.patient import Patient as SmartPatient
 from fhirclient.models.servicerequest import ServiceRequest as SmartServiceRequest
 from fhirpy import SyncFHIRClient
+from fhirpy.base.exceptions import OperationOutcome
 
 from conftest import sign_in, synthetic_number
 from telederm import urls as site_urls
@@ -262,3 +263,26 @@ def test_a_referral_larger_than_djangos_body_limit_goes_through(
     )
     assert response.status_code == 200, response.text[:500]
     assert Case.objects.get().photos.count() == 1
+
+
+def test_fhirpy_withdraws_a_referral_with_if_match(live_server: Any, gp: User) -> None:
+    plain = token_for(gp)
+    fhir = fhirpy_client(live_server, plain)
+    reply = fhir.execute("", method="post", data=referral_bundle(photos=1))
+    case_id = reply["entry"][0]["response"]["location"].split("/")[1]
+    etag = reply["entry"][0]["response"]["etag"]
+
+    service_request = fhir.reference("ServiceRequest", case_id).to_resource()
+    service_request["status"] = "revoked"
+    with pytest.raises(OperationOutcome, match="If-Match"):
+        service_request.save()  # fhirpy sends no If-Match of its own: 428.
+
+    matching = SyncFHIRClient(
+        f"{live_server.url}/fhir",
+        authorization=f"Bearer {plain}",
+        extra_headers={"If-Match": etag},
+    )
+    revoked = matching.resource("ServiceRequest", **service_request.serialize())
+    revoked.save()
+    assert Case.objects.get(uuid=case_id).status == "withdrawn"
+    assert matching.reference("ServiceRequest", case_id).to_resource()["status"] == "revoked"
