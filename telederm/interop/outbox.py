@@ -146,7 +146,7 @@ def queue_message(
         created_by=by if isinstance(by, User) else None,
         in_reply_to=in_reply_to,
     )
-    _log(by, "message.queue", message)
+    _log(by, action="message.queue", message=message)
     _queue_delivery()
     return message
 
@@ -172,7 +172,7 @@ def _queue_delivery() -> None:
 
 
 def _log(
-    by: User | None, action: str, message: OutgoingMessage, request: HttpRequest | None = None
+    by: User | None, *, action: str, message: OutgoingMessage, request: HttpRequest | None = None
 ) -> None:
     """Access-log an action on a message that carries a patient's data (one with a case)."""
     case = message.case
@@ -282,7 +282,7 @@ def _mark_sent(message: OutgoingMessage, ref: str, at: dt.datetime) -> None:
         )
         if changed:
             message.refresh_from_db()
-            _log(None, "message.send", message)
+            _log(None, action="message.send", message=message)
 
 
 def _note_error(message: OutgoingMessage, error: base.TransportError) -> None:
@@ -336,7 +336,7 @@ def _recover(message: OutgoingMessage, at: dt.datetime, configured: base.Transpo
         if found == base.DELIVERED:
             if rows.update(status=Status.SENT, sent_at=at, next_attempt_at=None, last_error=""):
                 message.refresh_from_db()
-                _log(None, "message.send", message)
+                _log(None, action="message.send", message=message)
         elif found == base.NOT_DELIVERED:
             rows.update(
                 status=Status.QUEUED,
@@ -383,7 +383,7 @@ def record_apprec(message: OutgoingMessage, apprec: kith.AppRec) -> OutgoingMess
             "next_attempt_at",
         ]
     )
-    _log(None, "message.receipt", locked)
+    _log(None, action="message.receipt", message=locked)
     return locked
 
 
@@ -440,7 +440,7 @@ def resend(
             in_reply_to=locked.in_reply_to,
             resent_from=locked,
         )
-        _log(by, "message.resend", copy, request)
+        _log(by, action="message.resend", message=copy, request=request)
         _queue_delivery()
         return copy
     locked.status = Status.QUEUED
@@ -448,7 +448,7 @@ def resend(
     locked.next_attempt_at = clock.now()
     locked.last_error = ""
     locked.save(update_fields=["status", "attempts", "next_attempt_at", "last_error"])
-    _log(by, "message.resend", locked, request)
+    _log(by, action="message.resend", message=locked, request=request)
     _queue_delivery()
     return locked
 
@@ -472,7 +472,7 @@ def cancel(
     locked.status = Status.CANCELLED
     locked.next_attempt_at = None
     locked.save(update_fields=["status", "next_attempt_at"])
-    _log(by, "message.cancel", locked, request)
+    _log(by, action="message.cancel", message=locked, request=request)
     return locked
 
 
