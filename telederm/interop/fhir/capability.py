@@ -24,24 +24,36 @@ RESULT_PARAMS_DOC = (
 )
 
 
-def _write_interactions() -> tuple[bool, bool]:
-    """Whether fhir.write serves the transaction and update interactions."""
+# The types fhir.write updates when it does not say (it may export UPDATABLE_TYPES).
+DEFAULT_UPDATABLE = frozenset({"ServiceRequest"})
+
+
+def _write_interactions() -> tuple[bool, frozenset[str]]:
+    """Whether fhir.write serves the transaction, and the types it updates."""
     try:
         module = importlib.import_module("telederm.interop.fhir.write")
     except ModuleNotFoundError:
-        return False, False
-    return hasattr(module, "transaction"), hasattr(module, "update")
+        return False, frozenset()
+    if not hasattr(module, "update"):
+        return hasattr(module, "transaction"), frozenset()
+    return hasattr(module, "transaction"), frozenset(
+        getattr(module, "UPDATABLE_TYPES", DEFAULT_UPDATABLE)
+    )
+
+
+def updatable_types() -> frozenset[str]:
+    return _write_interactions()[1]
 
 
 @cache
-def _resources(update: bool) -> list[dict[str, object]]:
+def _resources(updatable: frozenset[str]) -> list[dict[str, object]]:
     resources: list[dict[str, object]] = []
     for name, kind in search.REGISTRY.items():
         params = search.advertised_params(name)
         includes = search.advertised_includes(name)
         sorts = search.advertised_sorts(name)
         interactions = [{"code": "read"}, {"code": "search-type"}]
-        if update:
+        if name in updatable:
             interactions.append({"code": "update"})
         resources.append(
             {
@@ -82,7 +94,7 @@ def _resources(update: bool) -> list[dict[str, object]]:
 
 def statement(base_url: str) -> CapabilityStatement:
     """What this server does, for `GET /fhir/metadata`."""
-    transaction, update = _write_interactions()
+    transaction, updatable = _write_interactions()
     rest: dict[str, object] = {
         "mode": "server",
         "documentation": (
@@ -103,7 +115,7 @@ def statement(base_url: str) -> CapabilityStatement:
             ],
             "description": "Authorization: Bearer <Telederm API token> (ADR 0011).",
         },
-        "resource": _resources(update),
+        "resource": _resources(updatable),
     }
     if transaction:
         rest["interaction"] = [{"code": "transaction"}]

@@ -150,13 +150,14 @@ def instance_route(
     """GET <Type>/<id>: read; PUT: update (fhir.write)."""
     if resource_type not in REGISTRY:
         return _unknown_type(resource_type)
-    if request.method == "PUT":
+    updatable = resource_type in capability.updatable_types()
+    if request.method == "PUT" and updatable:
         refusal = body_refusal(request)
         if refusal is not None:
             return refusal
         return _delegate("update", request, token, resource_type, resource_id)
     if request.method != "GET":
-        return _method_not_allowed(request, "GET, PUT")
+        return _method_not_allowed(request, "GET, PUT" if updatable else "GET")
     return _read(request, token, resource_type, resource_id)
 
 

@@ -369,9 +369,14 @@ def test_writes_are_handed_to_fhir_write_without_a_csrf_check(
         strict.post("/fhir/", "{}", content_type="application/fhir+json", **headers).status_code
         == 299
     )
-    put = strict.put("/fhir/Task/abc", "{}", content_type="application/fhir+json", **headers)
+    put = strict.put(
+        "/fhir/ServiceRequest/abc", "{}", content_type="application/fhir+json", **headers
+    )
     assert put.status_code == 298
-    assert calls == [("transaction", gp), ("update", "Task", "abc")]
+    assert calls == [("transaction", gp), ("update", "ServiceRequest", "abc")]
+    task = strict.put("/fhir/Task/abc", "{}", content_type="application/fhir+json", **headers)
+    assert task.status_code == 405
+    assert task["Allow"] == "GET"
     assert put["Cache-Control"] == "no-store"
 
 
@@ -413,3 +418,14 @@ def test_a_token_request_with_a_weak_staff_session_cookie_is_answered_by_the_tok
     sign_in(client, gp, second_factor=False)
     response = get(client, f"/fhir/ServiceRequest/{sent_case.uuid}", token_for(gp))
     assert response.status_code == 200
+
+
+def test_metadata_lists_update_only_where_a_put_is_served(client: Client) -> None:
+    statement = client.get("/fhir/metadata").json()
+    updatable = {
+        resource["type"]
+        for resource in statement["rest"][0]["resource"]
+        if {"code": "update"} in resource["interaction"]
+    }
+    assert updatable == {"ServiceRequest"}
+    assert statement["rest"][0]["interaction"] == [{"code": "transaction"}]
