@@ -46,6 +46,8 @@ from telederm.interop.kith import model as kith
 from telederm.interop.models import IncomingMessage
 from telederm.patients.identifiers import InvalidIdentifier
 
+# What `update` changes (fhir.capability lists it in the CapabilityStatement).
+UPDATABLE_TYPES = frozenset({"ServiceRequest"})
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 MSG_TYPE = "FHIR_REFERRAL"
@@ -281,7 +283,7 @@ def update(
     """Withdraw a referral: PUT its ServiceRequest, status revoked, with If-Match: the version."""
     if request.method != "PUT":
         return _outcome(405, [Issue("not-supported", "Update is PUT.")], allow="GET, PUT")
-    if resource_type != "ServiceRequest":
+    if resource_type not in UPDATABLE_TYPES:
         return _outcome(
             405,
             [
