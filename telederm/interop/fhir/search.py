@@ -858,7 +858,9 @@ AUDIT_EVENT = ResourceType(
         _lastupdated("at"),
     ],
     sorts={"_lastUpdated": "at", "date": "at"},
-    default_sort="-date",
+    # Oldest first: reading the log adds entries to it, so newest-first pages would shift under
+    # a reader paging by offset; appended entries only lengthen an ascending list.
+    default_sort="date",
     by_id=lambda value: Q(hash=value),
     seen=_audit_seen,
     documentation=(
