@@ -16,6 +16,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from telederm.accounts.models import User
 from telederm.audit.models import AccessEvent
@@ -538,3 +540,46 @@ def test_paging_through_the_access_log_is_stable_although_reading_it_is_logged(
         seen += ids(page)
         url = link(page, "next")
     assert len(seen) == len(set(seen))
+
+
+# --- fuzzing: any value is a result or a 400, never a server error ------------------------------
+
+VALUES = st.one_of(
+    st.text(max_size=40),
+    st.from_regex(r"(eq|ne|gt|lt|ge|le|sa)?\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2})?Z?)?)?)?"),
+    st.from_regex(r"[a-z:/.]*\|[A-Za-z0-9.\-]*"),
+)
+
+PARAM_NAMES = [
+    *sorted({param for kind in search.REGISTRY for param in search.advertised_params(kind)}),
+    *("_count", "_sort", "_include", "_total", "_offset"),
+]
+
+
+@given(value=VALUES)
+def test_any_date_value_parses_or_is_refused_as_fhir_error(value: str) -> None:
+    try:
+        prefix, start, end = search.parse_date_range(value)
+    except search.FhirError as error:
+        assert error.status == 400
+    else:
+        assert prefix in search.DATE_PREFIXES
+        assert start < end
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    kind=st.sampled_from(sorted(search.REGISTRY)),
+    name=st.sampled_from(PARAM_NAMES),
+    value=VALUES,
+)
+def test_any_search_value_is_a_bundle_or_a_400(
+    client: Client, gp: User, kind: str, name: str, value: str
+) -> None:
+    response = client.get(
+        f"/fhir/{kind}", {name: value}, **bearer(token_for(gp)), HTTP_PREFER="handling=lenient"
+    )
+    assert response.status_code in (200, 400), response.content
+    parsed(response)
