@@ -395,9 +395,14 @@ TELEDERM_REFERRAL_ASSESSMENT_WORKING_DAYS = int(
 # Alarms (the `check_clocks` worker task, every TELEDERM_CLOCK_CHECK_SECONDS): a sent case nobody
 # has claimed or taken after this many minutes, around the clock, alarms the duty nurse.
 TELEDERM_UNOWNED_ALARM_MINUTES = int(os.environ.get("TELEDERM_UNOWNED_ALARM_MINUTES", 60))
-TELEDERM_CLOCK_CHECK_SECONDS = int(os.environ.get("TELEDERM_CLOCK_CHECK_SECONDS", 300))
-# Tasks `telederm worker` queues by itself every TELEDERM_CLOCK_CHECK_SECONDS (dotted paths).
-TELEDERM_PERIODIC_TASKS = ["telederm.triage.tasks.check_clocks"]
+TELEDERM_CLOCK_CHECK_SECONDS = int(os.environ.get("TELEDERM_CLOCK_CHECK_SECONDS", 60))
+# Tasks `telederm worker` queues by itself every TELEDERM_CLOCK_CHECK_SECONDS (dotted paths): the
+# clock check, fetching messages that came in, and delivering messages due (again).
+TELEDERM_PERIODIC_TASKS = [
+    "telederm.triage.tasks.check_clocks",
+    "telederm.interop.tasks.fetch_messages",
+    "telederm.interop.tasks.deliver_messages",
+]
 
 # A patient may still write on a closed case this many days after it closed (the clinic reads it).
 TELEDERM_MESSAGES_AFTER_CLOSE_DAYS = int(os.environ.get("TELEDERM_MESSAGES_AFTER_CLOSE_DAYS", 30))

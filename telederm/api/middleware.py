@@ -1,4 +1,5 @@
-"""Bearer tokens for the tus upload endpoint: a program uploads photos as a browser does.
+"""Bearer tokens for the photo routes: a program uploads photos (tus) and reads them (the image
+route a FHIR Media resource points to) as a browser does.
 
 `/uploads/` (telederm/photos/tus.py) serves browsers, signed in by a session and checked for
 CSRF, and programs holding an API token (ADR 0011, ADR 0013). For a request under `/uploads/`
@@ -13,12 +14,18 @@ with `Authorization: Bearer …` this middleware, right after Django's Authentic
 - ignores any session cookie sent along, as /api/v1/ does: the token is the only credential, and
   a browser's session must not be touched (or taken over) by a program's request.
 
+A GET of a photo's image (`/cases/<case>/photos/<photo>/<size>.jpg`, where a FHIR Media's
+`content.url` points) with a bearer token is authenticated the same way, needing a scope that lets
+the token read Media (`user/Media.r`, `user/*.read`…); the view then checks the case policy and
+writes the access log as for a browser.
+
 It also sets `Tus-Resumable` on every answer under `/uploads/`, including refusals made further
 in (CSRF, request size, second factor), since tus clients expect it on every response.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from importlib import import_module
 
@@ -33,6 +40,8 @@ from telederm.api.views import REALM
 from telederm.photos.tus import TUS_VERSION
 
 UPLOAD_PREFIX = "/uploads/"
+# The image route of a photo (telederm/photos/urls.py "image").
+PHOTO_IMAGE = re.compile(r"^/cases/[0-9a-f-]{36}/photos/[0-9a-f-]{36}/[a-z]+\.jpg$")
 # A photo is a FHIR Media resource; starting an upload creates one.
 MEDIA_RESOURCE = "Media"
 
@@ -42,14 +51,16 @@ class BearerTokenMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.method in {"GET", "HEAD"} and PHOTO_IMAGE.match(request.path_info):
+            return self._authenticate(request, "read") or self.get_response(request)
         if not request.path_info.startswith(UPLOAD_PREFIX):
             return self.get_response(request)
-        response = self._authenticate(request) or self.get_response(request)
+        response = self._authenticate(request, "create") or self.get_response(request)
         response.headers.setdefault("Tus-Resumable", TUS_VERSION)
         return response
 
     @staticmethod
-    def _authenticate(request: HttpRequest) -> HttpResponse | None:
+    def _authenticate(request: HttpRequest, interaction: str) -> HttpResponse | None:
         """None to go on (a bearer request now authenticated, or no bearer at all), or a refusal."""
         header = request.headers.get("Authorization", "")
         if header.strip().partition(" ")[0].lower() != "bearer":
@@ -61,12 +72,16 @@ class BearerTokenMiddleware:
                 _("The token is malformed, unknown, expired or revoked."),
                 'error="invalid_token"',
             )
-        check = policies.check_scope(token, MEDIA_RESOURCE, "create")
+        check = policies.check_scope(token, MEDIA_RESOURCE, interaction)
         if not check.allowed:
+            refusal = (
+                _("This token may not upload photos: it needs one of the scopes %(scopes)s.")
+                if interaction == "create"
+                else _("This token may not read photos: it needs one of the scopes %(scopes)s.")
+            )
             return _refusal(
                 403,
-                _("This token may not upload photos: it needs one of the scopes %(scopes)s.")
-                % {"scopes": check.required},
+                refusal % {"scopes": check.required},
                 f'error="insufficient_scope", scope="{check.required}"',
             )
         _sign_in_with(request, token)
