@@ -519,6 +519,8 @@ TELEDERM_HELSEID_TOKEN_URL = os.environ.get("TELEDERM_HELSEID_TOKEN_URL", "")
 TELEDERM_HELSEID_CLIENT_ID = os.environ.get("TELEDERM_HELSEID_CLIENT_ID", "")
 TELEDERM_HELSEID_KEY_FILE = os.environ.get("TELEDERM_HELSEID_KEY_FILE", "")
 TELEDERM_HELSEID_SCOPE = os.environ.get("TELEDERM_HELSEID_SCOPE", "nhn:msh/api")
+# A message still "sending" after this long was interrupted (a worker died): it is reconciled.
+TELEDERM_MESSAGE_LEASE_SECONDS = int(os.environ.get("TELEDERM_MESSAGE_LEASE_SECONDS", 300))
 # Delivery retries: attempts and the first back-off; it doubles each time up to the cap.
 TELEDERM_MESSAGE_MAX_ATTEMPTS = int(os.environ.get("TELEDERM_MESSAGE_MAX_ATTEMPTS", 8))
 TELEDERM_MESSAGE_BACKOFF_SECONDS = int(os.environ.get("TELEDERM_MESSAGE_BACKOFF_SECONDS", 60))

@@ -1,4 +1,4 @@
-"""A photo's image route (where a FHIR Media points) takes a bearer token with a Media read scope."""
+"""The photo image route (a FHIR Media points to it) takes a token with a Media read scope."""
 
 from __future__ import annotations
 

@@ -12,11 +12,14 @@ from typing import Protocol
 
 
 class TransportError(Exception):
-    """Sending or fetching failed. `permanent` says whether trying again could help."""
+    """Sending or fetching failed. `permanent` says whether trying again could help; `in_doubt`
+    that the message may have reached the other side (the request left, no answer came), so it
+    must not be sent again before it is reconciled."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, in_doubt: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.in_doubt = in_doubt
 
 
 @dataclass(frozen=True)

@@ -53,10 +53,8 @@ class DeliveryInDoubt(TransportError):
     message. Not permanent, but sending again could deliver a second copy, so the outbox keeps
     the message in doubt until the receiver's AppRec settles it (ADR 0025)."""
 
-    in_doubt = True
-
     def __init__(self, message: str) -> None:
-        super().__init__(message, permanent=False)
+        super().__init__(message, permanent=False, in_doubt=True)
 
 
 class NhnTransport:
