@@ -556,6 +556,9 @@ class _Reader:
                     f"{where}.basedOn[{index}]",
                 )
         content = media.content
+        if content is None:  # Required by FHIR, yet a JSON null gets through the parser.
+            self.problem("required", "A Media carries its photo in content.", f"{where}.content")
+            return None
         if content.url:
             self.problem(
                 "not-supported",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -37,8 +38,10 @@ urlpatterns = [path("fhir/", include("telederm.interop.fhir.urls")), *site_urls.
 
 pytestmark = pytest.mark.django_db
 
+# More examples for a longer hunt: TELEDERM_FUZZ_EXAMPLES=1000 pytest telederm/interop/tests/...
+EXAMPLES = int(os.environ.get("TELEDERM_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
-    max_examples=40,
+    max_examples=EXAMPLES,
     deadline=None,
     database=None,  # Nothing written into the checkout.
     suppress_health_check=[
@@ -214,6 +217,11 @@ def test_searches_never_fail_on_the_server(world: World, data: st.DataObject) ->
     accept = data.draw(accepts)
     if accept:
         headers["Accept"] = accept
+    prefer = data.draw(
+        st.one_of(st.sampled_from(["", "handling=lenient", "handling=strict"]), HEADER_TEXT)
+    )
+    if prefer:
+        headers["Prefer"] = prefer
     query = urlencode(pairs)
     response = world.client.get(f"/fhir/{quote(resource_type)}?{query}", headers=headers)
     check(response)
@@ -350,7 +358,7 @@ OPERATIONS = [
 ]
 
 
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=EXAMPLES * 3 // 2)
 @given(case=st.one_of([operation.as_strategy() for operation in OPERATIONS]))
 def test_schemathesis_over_every_advertised_search_and_read(world: World, case: Any) -> None:
     query = urlencode([(key, str(value)) for key, value in (case.query or {}).items()])

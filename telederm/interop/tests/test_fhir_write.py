@@ -296,6 +296,10 @@ def _photo_by_url(bundle: dict[str, Any]) -> None:
     content["url"] = "https://example.org/photo.jpg"
 
 
+def _null_content(bundle: dict[str, Any]) -> None:
+    resource_of(bundle, "Media")["content"] = None
+
+
 @pytest.mark.parametrize(
     ("breaks", "status", "location", "words"),
     [
@@ -313,6 +317,7 @@ def _photo_by_url(bundle: dict[str, Any]) -> None:
         (_png_that_is_a_jpeg, 422, "Bundle.entry[3].resource.content.data", "image/png"),
         (_text_as_photo, 422, "Bundle.entry[3].resource.content.data", "not a image/jpeg"),
         (_photo_by_url, 400, "Bundle.entry[3].resource.content.url", "inline"),
+        (_null_content, 422, "Bundle.entry[3].resource.content", "content"),
     ],
 )
 def test_a_bundle_that_is_not_a_usable_referral_is_refused_saying_where(
