@@ -21,7 +21,8 @@ SEEN_PRECISION_SECONDS = 60
 # Paths a signed-in person without a second factor may still reach: signing in and out, setting
 # up the second factor, choosing a language, static files, health probes, and the API (which
 # authenticates each request by its own bearer token).
-OPEN_PREFIXES = ("/account/", "/i18n/", "/static/", "/healthz", "/readyz", "/api/")
+# /api/ and /fhir/ authenticate by bearer token alone (their views ignore the session).
+OPEN_PREFIXES = ("/account/", "/i18n/", "/static/", "/healthz", "/readyz", "/api/", "/fhir/")
 # Paths called by scripts (the tus uploads of the photo page, programs with a token), not opened
 # as pages: they get a plain refusal rather than a redirect to a page they cannot show.
 SCRIPT_PREFIXES = ("/uploads/",)

@@ -88,6 +88,7 @@ def record_listing(
     cases: Iterable[HasCase],
     request: HttpRequest | None = None,
     basis: str = "",
+    reason: str = "",
 ) -> None:
     """Log a page that lists several cases: one read per case shown, since each shows a patient.
 
@@ -102,6 +103,7 @@ def record_listing(
             case=case,
             request=request,
             basis=basis,
+            reason=reason,
         )
         for case in cases
     ]

@@ -256,7 +256,7 @@ def _send(message: OutgoingMessage, at: dt.datetime, transport: base.Transport) 
         transport.prepare(outgoing)
         ref = transport.send(outgoing)
     except base.TransportError as error:
-        if getattr(error, "in_doubt", False):
+        if error.in_doubt:
             # The request left but its answer was lost (NHN's DeliveryInDoubt): as after a
             # crash, the row stays `sending` and is reconciled when its lease runs out, never
             # simply sent again.

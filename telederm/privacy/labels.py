@@ -49,6 +49,49 @@ ACTIONS: dict[str, Promise] = {
     "symptom_check.start_case": _("started a case from a symptom check"),
     "access_log.own.view": _("looked at this list"),
     "access_log.review.view": _("reviewed the access log"),
+    # Messages with other health services (the interop app).
+    "message.queue": _("prepared a message about you to another health service"),
+    "message.send": _("sent a message about you to another health service"),
+    "message.receipt": _("got a receipt for a message about you from another health service"),
+    "message.receive": _("sent a message about you to the clinic through the health network"),
+    "message.view": _("looked at a message about you to or from another health service"),
+    "message.resend": _("sent a message about you to another health service again"),
+    "message.cancel": _("stopped a message about you to another health service"),
+    "case.discharge": _("closed your case and sent a discharge summary to your GP"),
+    # Connected systems reading and writing through the FHIR API.
+    "fhir.referral.create": _("referred you through a connected system"),
+    "fhir.referral.view": _("read a referral about you through a connected system"),
+    "fhir.servicerequest.update": _("changed your case through a connected system"),
+    "fhir.patient.view": _("read your details through a connected system"),
+    "fhir.patient.list.view": _("found you in a search through a connected system"),
+    "fhir.servicerequest.view": _("read your case through a connected system"),
+    "fhir.servicerequest.list.view": _("saw your case in a search through a connected system"),
+    "fhir.task.view": _("read where your case stands through a connected system"),
+    "fhir.task.list.view": _("saw where your case stands in a search through a connected system"),
+    "fhir.questionnaireresponse.view": _(
+        "read your answers to the questions through a connected system"
+    ),
+    "fhir.questionnaireresponse.list.view": _(
+        "saw your answers to the questions in a search through a connected system"
+    ),
+    "fhir.media.view": _("read the details of a photo through a connected system"),
+    "fhir.media.list.view": _("saw your photos in a search through a connected system"),
+    "fhir.condition.view": _("read a diagnosis through a connected system"),
+    "fhir.condition.list.view": _("saw your diagnoses in a search through a connected system"),
+    "fhir.medicationrequest.view": _("read a prescription through a connected system"),
+    "fhir.medicationrequest.list.view": _(
+        "saw your prescriptions in a search through a connected system"
+    ),
+    "fhir.communication.view": _("read a message on your case through a connected system"),
+    "fhir.communication.list.view": _(
+        "saw the messages on your case in a search through a connected system"
+    ),
+    "fhir.documentreference.view": _("read the answer summary through a connected system"),
+    "fhir.documentreference.list.view": _(
+        "saw your answer summaries in a search through a connected system"
+    ),
+    "fhir.auditevent.view": _("read an entry of this list through a connected system"),
+    "fhir.auditevent.list.view": _("read this list through a connected system"),
 }
 
 # Reads that show many patients at once: part of everyday work, not counted as a look at one

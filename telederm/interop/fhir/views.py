@@ -446,6 +446,7 @@ def _log_listing(ctx: Context, kind: ResourceType, seen: list[Seen]) -> None:
                 cases=rows,
                 request=ctx.request,
                 basis=basis,
+                reason=f"api token {ctx.token.prefix}",
             )
 
 

@@ -405,11 +405,6 @@ def test_the_access_log_actions_are_the_ones_listed_for_the_privacy_labels(
     assert len(written) == 18  # 9 types with patient data, read and searched
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the staff-session middleware sends /fhir/ to the second-factor page: the lead adds "
-    "/fhir/ to accounts.middleware.OPEN_PREFIXES (as /api/), then this marker goes",
-)
 def test_a_token_request_with_a_weak_staff_session_cookie_is_answered_by_the_token(
     client: Client, gp: User, sent_case: Case
 ) -> None:

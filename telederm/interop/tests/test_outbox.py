@@ -524,7 +524,8 @@ def test_a_message_that_could_not_be_composed_cannot_be_resent(operator: User, c
 class LostAnswer(base.TransportError):
     """Like NHN's DeliveryInDoubt: the request left, its answer did not come back."""
 
-    in_doubt = True
+    def __init__(self, message: str) -> None:
+        super().__init__(message, in_doubt=True)
 
 
 def test_a_lost_answer_is_reconciled_after_the_lease_never_simply_resent() -> None:
