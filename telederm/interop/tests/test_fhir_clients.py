@@ -143,8 +143,8 @@ def answer_with_codes(case: Case, dermatologist: User) -> None:
     )
 
 
-def test_the_photo_route_media_points_to_wants_a_signed_in_session(
-    live_server: Any, gp: User
+def test_the_photo_a_media_points_to_is_fetched_with_the_token_or_a_session(
+    live_server: Any, gp: User, other_gp: User
 ) -> None:
     plain = token_for(gp)
     fhir = fhirpy_client(live_server, plain)
@@ -166,6 +166,21 @@ def test_the_photo_route_media_points_to_wants_a_signed_in_session(
     assert signed_in.status_code == 200
     assert signed_in.headers["Content-Type"] == "image/jpeg"
     assert signed_in.content.startswith(b"\xff\xd8\xff")
+
+    with_token = requests.get(
+        url, headers={"Authorization": f"Bearer {plain}"}, timeout=10, allow_redirects=False
+    )
+    assert with_token.status_code == 200
+    assert with_token.content == signed_in.content
+
+    other = requests.get(
+        url,
+        headers={"Authorization": f"Bearer {token_for(other_gp)}"},
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert other.status_code != 200  # Another GP's token: not their patient's photo.
+    assert not other.content.startswith(b"\xff\xd8\xff")
 
     anonymous = requests.get(url, timeout=10, allow_redirects=False)
     assert anonymous.status_code != 200
