@@ -174,7 +174,14 @@ def test_demo_messages_close_the_loop_with_the_gp() -> None:
     outgoing = OutgoingMessage.objects.all()
     answers = outgoing.filter(kind=OutgoingMessage.Kind.DIALOGMELDING)
     assert answers.count() == Review.objects.filter(signed_at__isnull=False).count() == 7
-    assert set(answers.values_list("receiver_her_id", flat=True)) == {8100002}
+    registered = set(AddressEntry.objects.values_list("her_id", flat=True))
+    for message in answers.select_related("case__created_by__organisation", "case__patient"):
+        # The referring professional's office, or for a patient's own case the GP office.
+        sender = message.case.created_by
+        offices = {message.case.patient.gp_office.her_id}
+        if sender.organisation is not None:
+            offices.add(sender.organisation.her_id)
+        assert message.receiver_her_id in offices & registered
     onwards = outgoing.get(kind=OutgoingMessage.Kind.HENVISNING)
     assert onwards.receiver_her_id == 8100071 and onwards.case.pathway == Case.Pathway.PK_MELANOMA
     assert outgoing.get(kind=OutgoingMessage.Kind.APPREC).receiver_her_id == 8100002
