@@ -13,7 +13,6 @@ import requests
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test import Client
-from django.urls import include, path
 from fhir.resources.R4B import get_fhir_model_class
 from fhirclient import client as smart_client
 from fhirclient.models.fhirsearch import FHIRSearch
@@ -23,7 +22,6 @@ from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import OperationOutcome
 
 from conftest import sign_in, synthetic_number
-from telederm import urls as site_urls
 from telederm.accounts.models import User
 from telederm.cases.messaging import send_message
 from telederm.cases.models import Case
@@ -31,16 +29,7 @@ from telederm.interop.tests.test_fhir_write_support import referral_bundle, toke
 from telederm.patients.models import Patient
 from telederm.review import services as review_services
 
-# /fhir/ mounted in front of the whole site (the photo route Media points to is the site's), in
-# case telederm/urls.py does not mount it yet; when it does, the first match is the same view.
-urlpatterns = [path("fhir/", include("telederm.interop.fhir.urls")), *site_urls.urlpatterns]
-
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fhir_mounted(settings: Any) -> None:
-    settings.ROOT_URLCONF = __name__
 
 
 def parses(resource: dict[str, Any]) -> Any:

@@ -21,20 +21,15 @@ import pytest
 import schemathesis
 from django.http import HttpResponse
 from django.test import Client
-from django.urls import include, path
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from telederm import urls as site_urls
 from telederm.accounts.models import User
 from telederm.cases.models import Case
 from telederm.interop.fhir import search
 from telederm.interop.tests.test_fhir_write_support import referral_bundle, token_for
-
-# /fhir/ in front of the whole site: Media names the site's photo route.
-urlpatterns = [path("fhir/", include("telederm.interop.fhir.urls")), *site_urls.urlpatterns]
 
 pytestmark = pytest.mark.django_db
 
@@ -58,11 +53,6 @@ PREFIXES = ["", "eq", "ne", "gt", "ge", "lt", "le", "sa", "eb", "ap"]
 # cannot be encoded at all, so no client can send them).
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
 HEADER_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
-
-
-@pytest.fixture(autouse=True)
-def _fhir_mounted(settings: Any) -> None:
-    settings.ROOT_URLCONF = __name__
 
 
 class World:
