@@ -343,6 +343,8 @@ class Message(models.Model):
         MESSAGE = "message", _("Message")
         INFO_REQUEST = "info_request", _("Request for more information")
         SELF_CARE = "self_care", _("Self-care advice")
+        # The signed answer's advice to the patient, kept in the thread where they read on.
+        ANSWER = "answer", _("Answer from the dermatologist")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="messages")

@@ -23,6 +23,8 @@ from django.conf import settings
 from django.db import transaction
 from stdnum.no import orgnr
 
+from telederm.accounts.models import User
+from telederm.cases.models import Case
 from telederm.core import clock
 from telederm.interop.models import AddressEntry
 from telederm.patients.models import Patient
@@ -308,6 +310,29 @@ def gp_of(patient: Patient) -> AddressEntry | None:
     """The patient's GP office in the register (active), from the patient record's GP office."""
     office = patient.gp_office
     return find(office.her_id) if office is not None else None
+
+
+def answer_receiver(case: Case) -> AddressEntry | None:
+    """Where the answer to a case goes: the office of the professional who referred it (a GP's
+    referral through the web form, the API or Norsk Helsenett is answered to its sender), else
+    the patient's GP office. A sender that wrote to us through the national network is
+    addressable even when our copy of the register lacks it: its HER-id came with the message.
+    """
+    sender = case.created_by
+    office = sender.organisation
+    if sender.role == User.Role.SUBMITTER and office is not None and office.her_id:
+        entry = find(office.her_id)
+        if entry is not None:
+            return entry
+        if case.incoming_messages.filter(sender_her_id=office.her_id).exists():
+            # Not saved: the register stays a copy of the national one.
+            return AddressEntry(
+                her_id=office.her_id,
+                name=office.name,
+                kind=AddressEntry.Kind.ORGANISATION,
+                organisation_number=office.organisation_number,
+            )
+    return gp_of(case.patient)
 
 
 def parent_of(entry: AddressEntry) -> AddressEntry | None:

@@ -127,9 +127,10 @@ def party(entry: AddressEntry, person: kith.Person | None = None) -> kith.Party:
 
 
 def gp_receiver(case: Case) -> tuple[AddressEntry, kith.Party]:
-    """The patient's GP office from the register, with the referring GP named when the case came
-    from a GP of that office; NoReceiver if the register does not have the office."""
-    entry = addresses.gp_of(case.patient)
+    """Who gets the answer (`addresses.answer_receiver`: the referring office, else the patient's
+    GP office), with the referring GP named when the case came from a GP of that office;
+    NoReceiver if there is nobody to send to."""
+    entry = addresses.answer_receiver(case)
     if entry is None:
         raise NoReceiver(f"the GP office of case {case.uuid} is not in the address register")
     sender = case.created_by

@@ -72,7 +72,7 @@ def close_with_discharge_summary(
     case = lock_case(case=case, expected_version=expected_version)
     if not can_close_with_discharge(by, case):
         raise PermissionDenied
-    gp = addresses.gp_of(case.patient)
+    gp = addresses.answer_receiver(case)
     if gp is None:
         raise DischargeRefused(
             _(
@@ -146,7 +146,7 @@ def discharge(request: HttpRequest, case_uuid: uuid.UUID) -> HttpResponse:
     if not can_close_with_discharge(person, the_case):
         raise PermissionDenied
     review = the_case.review
-    gp = addresses.gp_of(the_case.patient)
+    gp = addresses.answer_receiver(the_case)
     if request.method == "POST":
         form = DischargeForm(request.POST)
         if form.is_valid():

@@ -46,7 +46,7 @@ def queue_answer_messages(*, by: User, review: Review, case: Case) -> list[Outgo
     """Queue the Dialogmelding to the GP and, for a referral with a HER-id, the Henvisning."""
     queued = []
     if review.outcome in TO_GP:
-        entry = addresses.gp_of(case.patient)
+        entry = addresses.answer_receiver(case)
         if entry is None:
             logger.info(
                 "No Dialogmelding for case %s: the patient's GP office is not in the address "

@@ -357,6 +357,16 @@ def _sign(*, by: User, case: Case, review: Review, request: HttpRequest | None) 
         if referral.pathway:
             case.pathway = referral.pathway
     transition_case(by=by, case=case, to=to, action=action)
+    # The advice, in the patient's thread too (and to connected systems a FHIR Communication).
+    Message.objects.create(
+        case=case,
+        author=by,
+        from_clinic=True,
+        kind=Message.Kind.ANSWER,
+        body="\n\n".join(part for part in (review.advice, review.safety_net) if part.strip()),
+        guides=review.guides,
+        sent_at=now,
+    )
     record(
         actor=by, action="case.answer", patient=case.patient, case=case, obj=review, request=request
     )

@@ -339,9 +339,16 @@ def test_the_resources_of_one_case_are_found_by_patient_case_and_code(
         assert len(ids(coded)) == 1
     assert ids(search_ok(client, f"/fhir/Condition?code={mapping.ICPC2_NO}%7CD22.5", token)) == []
     assert len(ids(search_ok(client, f"/fhir/MedicationRequest?subject={patient}", token))) == 1
-    assert ids(search_ok(client, f"/fhir/Communication?based-on={case}", token)) == [
-        str(world.message.uuid)
-    ]
+    # The message on the case, and the signed answer's advice to the patient.
+    communications = search_ok(client, f"/fhir/Communication?based-on={case}", token)
+    answer = world.case.messages.get(kind="answer")
+    assert sorted(ids(communications)) == sorted([str(answer.uuid), str(world.message.uuid)])
+    (advice,) = (
+        entry.resource
+        for entry in communications.entry
+        if entry.resource.category[0].coding[0].code == "answer"
+    )
+    assert advice.payload[0].contentString.startswith(world.review.advice)
     assert ids(search_ok(client, f"/fhir/DocumentReference?patient={patient}", token)) == [
         str(world.case.uuid)
     ]
