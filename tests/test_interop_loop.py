@@ -141,7 +141,8 @@ def test_a_gps_henvisning_becomes_a_case_is_answered_by_dialogmelding_and_read_b
     assert case.status == CaseStatus.SUBMITTED
     assert (case.priority, case.pathway) == ("urgent", "pk_melanoma")
     assert case.patient.identifier == number
-    assert case.created_by.organisation.her_id == OFFICE_HER_ID
+    office = case.created_by.organisation
+    assert office is not None and office.her_id == OFFICE_HER_ID
     assert case.assessment_deadline is not None  # The legal 10 working days run.
     photos = list(case.photos.order_by("created_at"))
     assert [photo.status for photo in photos] == [Photo.Status.READY] * 2
