@@ -31,6 +31,7 @@ from telederm.cases.models import BreakGlassAccess, Case, CaseGrant
 from telederm.cases.policies import cases_visible_to
 from telederm.cases.services import submit_case
 from telederm.core import clock
+from telederm.interop.models import OutgoingMessage
 from telederm.photos import services as photo_services
 from telederm.photos.models import Lesion, Photo
 from telederm.photos.tests.test_services import a_site
@@ -54,6 +55,7 @@ PERSONAS = (
     "expired_grantee",
     "coordinator",
     "privacy_officer",
+    "operator",
     "anonymous",
 )
 SIGNED_IN = frozenset(PERSONAS) - {"anonymous"}
@@ -74,6 +76,11 @@ def rule(allowed: set[str] | frozenset[str], **kwargs: Any) -> Rule:
     return Rule(allowed=frozenset(allowed), **kwargs)
 
 
+FHIR_TYPE = "(?P<resource_type>[A-Z][A-Za-z]{1,63})"
+FHIR_READ = f"fhir/^{FHIR_TYPE}/(?P<resource_id>[A-Za-z0-9\\-.]{{1,64}})$"
+FHIR_SEARCH = f"fhir/^{FHIR_TYPE}/?$"
+FHIR_SEARCH_POST = f"fhir/^{FHIR_TYPE}/_search$"
+FHIR_ELSEWHERE = "fhir/^(?P<rest>.*)$"
 ANSWER_READERS = {"patient", "gp", "dermatologist"}  # the grant is on the first case only
 TRIAGE_LISTING = "triage.queue.list.view"
 LIST_READERS = {"patient", "other_patient", "gp", "other_gp", "grantee", "expired_grantee"}
@@ -147,6 +154,21 @@ PATIENT_DATA: dict[str, Rule] = {
     "api/v1/me": rule(SIGNED_IN, api=True),
     "api/v1/cases/": rule(SIGNED_IN, api=True),
     "api/v1/cases/<uuid:case_uuid>/": rule(CARE, api=True, logs=("api.case.view",)),
+    # FHIR (tokens with user/*.read or patient/*.read; test_fhir_*.py go through every type).
+    FHIR_READ: rule(CARE, api=True, logs=("fhir.servicerequest.view",)),
+    # A search answers everyone with a token; the Bundle holds only what each may see.
+    FHIR_SEARCH: rule(SIGNED_IN, api=True),
+    FHIR_SEARCH_POST: rule(SIGNED_IN, api=True, method="post"),
+    # A referral transaction needs a create scope: a read-only token may not (test_fhir_write.py).
+    "fhir/": rule(set(), api=True, method="post"),
+    # The operator's messages: the detail shows the XML (patient data) and is logged.
+    "operator/messages/<uuid:message_uuid>/": rule({"operator"}, logs=("message.view",)),
+    "operator/messages/<uuid:message_uuid>/resend/": rule({"operator"}, method="post"),
+    "operator/messages/<uuid:message_uuid>/cancel/": rule({"operator"}, method="post"),
+    # Close an answered case with a discharge summary to the GP: its assigned dermatologist.
+    "clinic/interop/cases/<uuid:case_uuid>/discharge/": rule(
+        {"dermatologist"}, logs=("case.view",)
+    ),
 }
 
 # Routes that show no patient data, and why. Every persona may reach them (or is sent to sign
@@ -166,6 +188,11 @@ NO_PATIENT_DATA: dict[str, str] = {
     "admin/": "operators' admin; no patient-data model is registered (tested below)",
     "uploads/": "tus creation: takes bytes for a draft the person may change (test_tus.py and "
     "test_tus_creation_matrix below); GET is 405",
+    "fhir/metadata": "the FHIR CapabilityStatement: what the API supports, public",
+    FHIR_ELSEWHERE: "an OperationOutcome saying the FHIR path does not exist",
+    "operator/messages/": "the operator's message list: kinds, receivers, states and case "
+    "references, no patient names (test_operator.py)",
+    "clinic/interop/addresses/": "the address register's referral receivers, for clinicians",
     "uploads/<uuid:upload_uuid>": "a tus upload: only its owner may see its offset or add to it "
     "(test_tus.py); GET is 405",
 }
@@ -195,6 +222,7 @@ class World:
     triage_case: Case
     check: SymptomCheck
     alarm: Alarm
+    message: OutgoingMessage
     people: dict[str, User | None] = field(default_factory=dict)
 
 
@@ -246,6 +274,8 @@ def target(route: str, world: World) -> Case:
         return world.answered_case
     if route.startswith("clinic/triage/"):
         return world.triage_case
+    if route.startswith("clinic/interop/cases/"):
+        return world.answered_case
     return world.case
 
 
@@ -295,6 +325,18 @@ def world(
     night = _user("natt@telederm.example", User.Role.DUTY_NURSE, dermatologist.organisation)
     glass = access.break_glass(by=night, case=case, reason="Patient called about bleeding")
     officer = _user("personvern@telederm.example", User.Role.PRIVACY_OFFICER)
+    operator = _user("drift@telederm.example", User.Role.OPERATOR)
+    message = OutgoingMessage.objects.create(
+        msg_id=uuid.uuid4(),
+        kind=OutgoingMessage.Kind.DIALOGMELDING,
+        msg_type="DIALOG_HELSEFAGLIG",
+        case=case,
+        receiver_her_id=8100002,
+        receiver_name="Nordkapp legesenter",
+        payload=b"<MsgHead/>",
+        status=OutgoingMessage.Status.FAILED,
+        last_error="connection refused",
+    )
     people: dict[str, User | None] = {
         "patient": patient_user,
         "other_patient": other_patient_user,
@@ -307,6 +349,7 @@ def world(
         "expired_grantee": expired,
         "coordinator": coordinator,
         "privacy_officer": officer,
+        "operator": operator,
         "anonymous": None,
     }
     case.refresh_from_db()
@@ -320,6 +363,7 @@ def world(
         triage_case=triage_case,
         check=check,
         alarm=alarm,
+        message=message,
         people=people,
     )
 
@@ -337,6 +381,11 @@ def concrete(route: str, world: World) -> str:
         .replace("<uuid:grant_uuid>", str(world.grant.uuid))
         .replace("<uuid:access_uuid>", str(world.break_glass.uuid))
         .replace("<int:pk>", "1")
+        .replace("<uuid:message_uuid>", str(world.message.uuid))
+        .replace(FHIR_READ[len("fhir/") :], f"ServiceRequest/{target(route, world).uuid}")
+        .replace(FHIR_SEARCH[len("fhir/") :], "ServiceRequest")
+        .replace(FHIR_SEARCH_POST[len("fhir/") :], "ServiceRequest/_search")
+        .replace(FHIR_ELSEWHERE[len("fhir/") :], "nothing/here")
         .replace("^(?P<provider_id>[^/]+)", "helseid")
         .replace("^confirm-email/(?P<key>[-:\\w]+)/$", "confirm-email/not-a-key/")
         .replace(

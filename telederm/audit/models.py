@@ -57,6 +57,8 @@ class AccessEvent(models.Model):
         TRIAGE = "triage", _("triage duty")
         GRANT = "grant", _("access granted")
         BREAK_GLASS = "break_glass", _("emergency access")
+        # An operator handling a message that could not be delivered (the operator's page).
+        OPERATIONS = "operations", _("operating the message service")
 
     sequence = models.PositiveBigIntegerField(unique=True)
     previous_hash = models.CharField(max_length=64, blank=True, default="")

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from lxml import etree
 
 from telederm.accounts.models import User
+from telederm.audit.models import AccessEvent
 from telederm.audit.services import record
 from telederm.core.errors import UserFacingError
 from telederm.interop import outbox, policies
@@ -128,6 +129,7 @@ def message_detail(request: HttpRequest, message_uuid: uuid.UUID) -> HttpRespons
         case=case,
         obj=message,
         request=request,
+        basis=AccessEvent.Basis.OPERATIONS,
     )
     return render(
         request,

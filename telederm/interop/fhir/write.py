@@ -64,9 +64,6 @@ def transaction(request: HttpRequest, token: ApiToken) -> HttpResponse:
         return _outcome(
             405, [Issue("not-supported", "POST a transaction Bundle to /fhir/.")], allow="POST"
         )
-    refused = _check_content_type(request)
-    if refused is not None:
-        return refused
     user = token.user
     refused = _check_create_scopes(token, ["ServiceRequest"])
     if refused is not None:
@@ -76,6 +73,9 @@ def transaction(request: HttpRequest, token: ApiToken) -> HttpResponse:
             403,
             [Issue("forbidden", "Only a referring health professional may send a referral.")],
         )
+    refused = _check_content_type(request)
+    if refused is not None:
+        return refused
     body = _read_body(request)
     try:
         bundle = reading.parse_bundle(body)
