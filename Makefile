@@ -88,6 +88,7 @@ test-postgres: ## the suite but the browser tests, on a throwaway PostgreSQL clu
 bench: ## timings, written to docs/benchmarks.md
 	$(RUN) python scripts/bench.py
 	$(RUN) python scripts/with_postgres.py python scripts/bench_queues.py
+	$(RUN) python scripts/with_postgres.py python scripts/bench_fhir.py
 
 demo:
 	$(RUN) telederm migrate --noinput
