@@ -28,7 +28,7 @@ from telederm.interop.models import AddressEntry
 from telederm.patients.models import Patient
 from telederm.photos import sites
 from telederm.photos.models import Photo
-from telederm.photos.services import _open_rendition
+from telederm.photos.services import read_rendition
 from telederm.review.models import Diagnosis, Referral, Review
 
 SUBJECT = "Svar fra teledermatologi"
@@ -39,6 +39,7 @@ OUTCOME_TEXT = {
     Review.Outcome.CLOSE: "Avsluttet uten videre tiltak fra hudlege.",
     Review.Outcome.MORE_INFO: "Hudlegen har bedt om mer informasjon.",
 }
+NOT_STATED = "Ikke oppgitt"
 PRIORITY_TEXT = {"urgent": "Haster", "soon": "Snart", "routine": "Ordinær"}
 PHOTO_KIND_TEXT = {
     Photo.Kind.OVERVIEW: "oversiktsbilde",
@@ -189,11 +190,7 @@ def photo_attachments(case: Case) -> tuple[kith.Attachment, ...]:
     photos = case.photos.filter(status=Photo.Status.READY).select_related("lesion")
     with translation.override("nb"):
         for number, photo in enumerate(photos, start=1):
-            handle = _open_rendition(photo.storage_name("full"))
-            try:
-                data = handle.read()
-            finally:
-                handle.close()
+            data = read_rendition(photo, "full")
             lesion = photo.lesion
             site = sites.describe(lesion.body_site, lesion.laterality) if lesion else ""
             kind = PHOTO_KIND_TEXT.get(Photo.Kind(photo.kind), photo.kind)
@@ -275,6 +272,26 @@ def answer_text(review: Review) -> str:
     return "\n\n".join(section for section in sections if section)
 
 
+def photos_left_out_text(case: Case) -> str:
+    """A line, in bokmål, on the case's photos that are not attached; "" when all are.
+
+    Only ready photos travel (`photo_attachments`); one still being processed when the answer
+    is signed, or refused by the photo check, would otherwise be left out without a word.
+    """
+    pending = case.photos.filter(status=Photo.Status.PENDING).count()
+    refused = case.photos.filter(status=Photo.Status.REJECTED).count()
+    parts = []
+    if pending:
+        parts.append(f"{pending} var fortsatt under behandling da svaret ble signert")
+    if refused:
+        parts.append(f"{refused} ble avvist av bildekontrollen")
+    if not parts:
+        return ""
+    count = pending + refused
+    noun = "bilde" if count == 1 else "bilder"
+    return f"{count} {noun} fra saken er ikke vedlagt: {' og '.join(parts)}."
+
+
 def dialogmelding_for(review: Review) -> tuple[str, bytes]:
     """The signed answer to the patient's GP as Dialogmelding 1.1, with the case's photos."""
     case = review.case
@@ -288,7 +305,9 @@ def dialogmelding_for(review: Review) -> tuple[str, bytes]:
     )
     dialog = kith.Dialog(
         subject=SUBJECT,
-        text=answer_text(review),
+        text="\n\n".join(
+            part for part in (answer_text(review), photos_left_out_text(case)) if part
+        ),
         responsible=_person(review.author),
         document_id=str(review.uuid),
     )
@@ -298,21 +317,30 @@ def dialogmelding_for(review: Review) -> tuple[str, bytes]:
 def clinical_information(case: Case, review: Review) -> str:
     """The referral's history and findings, in bokmål: the patient's words and our assessment."""
     with translation.override("nb"):
-        site = case.get_body_site_display()
+        site = _stated(case.get_body_site_display())
         if case.body_site_detail:
             site += f" ({case.body_site_detail})"
         lines = [
             f"Problem (pasientens beskrivelse): {case.complaint}",
             f"Lokalisasjon: {site}",
-            f"Varighet: {case.get_onset_display()}",
-            f"Utvikling: {case.get_change_display()}",
-            f"Kløe: {case.get_itch_display()}. Smerte: {case.get_pain_display()}",
+            f"Varighet: {_stated(case.get_onset_display())}",
+            f"Utvikling: {_stated(case.get_change_display())}",
+            f"Kløe: {_stated(case.get_itch_display())}. Smerte: {_stated(case.get_pain_display())}",
             f"Forsøkt behandling: {case.treatments_tried}" if case.treatments_tried else "",
             f"Annet: {case.other_information}" if case.other_information else "",
             "",
             f"Vurdering ved hudlege (teledermatologi, bilder vedlagt): {review.assessment}",
         ]
     return "\n".join(lines).replace("\n\n\n", "\n\n").strip()
+
+
+def _stated(answer: object) -> str:
+    """An answer as written, or "Ikke oppgitt" for one the case leaves blank.
+
+    A case that came as a message (a GP's Henvisning, a FHIR referral) does not answer the
+    questionnaire's choices; saying so beats an empty line in the receiver's record.
+    """
+    return str(answer) if answer else NOT_STATED
 
 
 def referral_receiver(review: Review) -> AddressEntry:

@@ -299,7 +299,7 @@ def _add_photos(
                     by=actor,
                     case=case,
                     upload=io.BytesIO(attachment.data),
-                    kind=Photo.Kind.OVERVIEW,
+                    kind=photo_kind(attachment.description, attachment.filename),
                     process_now=False,
                 )
         except PhotoRejected as refusal:
@@ -313,6 +313,49 @@ def _add_photos(
         else:
             added.append(photo)
     return added, left_out
+
+
+# Words a sender writes in an attachment's description or file name for each kind of photo, in
+# bokmål and English (also the ASCII spellings "naer", "oe" that file names get). The first kind
+# whose word occurs wins, dermoscopy before close-up: "nærbilde dermatoskopi" is a dermoscopy.
+_KIND_WORDS: tuple[tuple[Photo.Kind, tuple[str, ...]], ...] = (
+    (
+        Photo.Kind.DERMOSCOPY,
+        ("dermatosk", "dermosk", "dermatosc", "dermosc", "epilumin", "dermatoscop", "dermoscop"),
+    ),
+    (
+        Photo.Kind.CLOSE_UP,
+        (
+            "nærbilde",
+            "nærfoto",
+            "naerbilde",
+            "naerfoto",
+            "close up",
+            "closeup",
+            "detalj",
+            "detail",
+            "makro",
+            "macro",
+        ),
+    ),
+    (Photo.Kind.OVERVIEW, ("oversikt", "overview")),
+)
+
+
+def photo_kind(description: str, filename: str = "") -> Photo.Kind:
+    """The kind of photo an attachment's description or file name names; overview otherwise.
+
+    Pure (no database): a KITH attachment's Description/Id as the sender wrote it ("Nærbilde",
+    "dermatoskopi_1.jpg", "Close-up of the lesion") or what fhir/referral.py takes from a FHIR
+    Media (its bodySite text or content title). The description is read first; the file name
+    only when the description names no kind.
+    """
+    for text in (description, filename):
+        words = re.sub(r"[\s_\-.]+", " ", text.casefold())
+        for kind, names in _KIND_WORDS:
+            if any(name in words for name in names):
+                return kind
+    return Photo.Kind.OVERVIEW
 
 
 def _send(

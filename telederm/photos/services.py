@@ -450,6 +450,22 @@ def open_photo(
     return photo, handle
 
 
+def read_rendition(photo: Photo, size: str) -> bytes:
+    """The bytes of one rendition ("full", ...) of a ready photo, for the system's own use.
+
+    No access is checked and nothing is written to the access log: this is the system composing
+    a message (the answer to the GP with its photos), not a person looking at the photo; the
+    change that sends the message is what the log records. Never call it to show a photo to a
+    person: `open_photo` checks their access and logs the view. Raises PhotoStoreUnavailable
+    when the store cannot be read.
+    """
+    handle = _open_rendition(photo.storage_name(size))
+    try:
+        return handle.read()
+    finally:
+        handle.close()
+
+
 def _open_rendition(name: str) -> File[bytes]:
     # Read before anything is logged or sent: an outage of the store becomes one clear error
     # here, not a half-sent image. With S3 the seek fetches the object (S3File downloads on first

@@ -23,6 +23,15 @@ RESULT_PARAMS_DOC = (
     "Bundle's next/previous links."
 )
 
+# `_totalMethod` (fhirpy's count() sends it) is accepted and ignored: see search.IGNORED_PARAMS.
+# The types whose entry in the referral transaction (POST /fhir/) honours ifNoneExist.
+CONDITIONAL_CREATE_TYPES = frozenset({"ServiceRequest"})
+CONDITIONAL_CREATE_DOC = (
+    "Created only inside the referral transaction (POST /fhir/), whose ServiceRequest entry may "
+    "carry ifNoneExist: identifier=system|value; a bundle with an identifier this user has sent "
+    "before creates nothing and is answered with the first referral's locations."
+)
+
 
 # The types fhir.write updates when it does not say (it may export UPDATABLE_TYPES).
 DEFAULT_UPDATABLE = frozenset({"ServiceRequest"})
@@ -46,7 +55,7 @@ def updatable_types() -> frozenset[str]:
 
 
 @cache
-def _resources(updatable: frozenset[str]) -> list[dict[str, object]]:
+def _resources(updatable: frozenset[str], transaction: bool = False) -> list[dict[str, object]]:
     resources: list[dict[str, object]] = []
     for name, kind in search.REGISTRY.items():
         params = search.advertised_params(name)
@@ -55,6 +64,7 @@ def _resources(updatable: frozenset[str]) -> list[dict[str, object]]:
         interactions = [{"code": "read"}, {"code": "search-type"}]
         if name in updatable:
             interactions.append({"code": "update"})
+        conditional_create = transaction and name in CONDITIONAL_CREATE_TYPES
         resources.append(
             {
                 "type": name,
@@ -62,6 +72,7 @@ def _resources(updatable: frozenset[str]) -> list[dict[str, object]]:
                     part
                     for part in (
                         kind.documentation,
+                        CONDITIONAL_CREATE_DOC if conditional_create else "",
                         RESULT_PARAMS_DOC.format(
                             default=search.DEFAULT_COUNT,
                             most=search.MAX_COUNT,
@@ -72,10 +83,14 @@ def _resources(updatable: frozenset[str]) -> list[dict[str, object]]:
                     if part
                 ),
                 "interaction": interactions,
-                "versioning": "versioned",
+                # R4 ResourceVersionPolicy: every resource carries meta.versionId and its read an
+                # ETag ("versioned"); an update must name the version it read in If-Match
+                # ("versioned-update"). Neither claims vread or history, which are not served
+                # (no such interaction is listed, and readHistory is false).
+                "versioning": "versioned-update" if name in updatable else "versioned",
                 "readHistory": False,
                 "updateCreate": False,
-                "conditionalCreate": False,
+                "conditionalCreate": conditional_create,
                 "conditionalUpdate": False,
                 "conditionalDelete": "not-supported",
                 "searchInclude": includes or None,
@@ -115,7 +130,7 @@ def statement(base_url: str) -> CapabilityStatement:
             ],
             "description": "Authorization: Bearer <Telederm API token> (ADR 0011).",
         },
-        "resource": _resources(updatable),
+        "resource": _resources(updatable, transaction),
     }
     if transaction:
         rest["interaction"] = [{"code": "transaction"}]

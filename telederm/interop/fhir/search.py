@@ -198,6 +198,27 @@ class Param:
         return rows.filter(combined)
 
 
+class IgnoredParam(Param):
+    """A parameter some clients always send that changes nothing here: accepted, any value."""
+
+    def apply(self, rows: QuerySet[Any], value: str) -> QuerySet[Any]:
+        return rows
+
+
+# fhirpy's `.count()` sends `_totalMethod=count`, an Aidbox extension that picks how Aidbox
+# counts; here the count follows `_total` alone, so the parameter is taken and ignored rather
+# than refused (it is listed in the CapabilityStatement with this text).
+IGNORED_PARAMS: dict[str, Param] = {
+    "_totalMethod": IgnoredParam(
+        "_totalMethod",
+        "token",  # a code (Aidbox: count, estimate)
+        "Accepted and ignored (Aidbox's counting method, which fhirpy's count() sends); "
+        "use _total to choose how the Bundle counts its matches.",
+        lambda value: Q(),
+    )
+}
+
+
 def id_param(path: str = "uuid") -> Param:
     def condition(value: str) -> Q:
         parsed = as_uuid(value)
@@ -357,7 +378,7 @@ class ResourceType:
 
     @property
     def param_map(self) -> dict[str, Param]:
-        return {param.name: param for param in self.params}
+        return {param.name: param for param in self.params} | IGNORED_PARAMS
 
     @property
     def log_name(self) -> str:
