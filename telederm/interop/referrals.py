@@ -16,7 +16,10 @@ What differs from the web form, and why:
   person's name while it files their referral (`_acting`); the account itself stays inactive.
 - The questions a message does not answer (body site, since when, change, itching, pain) are
   left blank: the model has no "not stated" choice, and choosing "none" or "about the same"
-  would put words in the GP's mouth. The answers page then shows them empty.
+  would put words in the GP's mouth. The pages show them as "Not stated", and the texts to
+  other health services as "Ikke oppgitt" (compose.py).
+- A photo's kind (overview, close-up, dermoscopy) is read from the words the sender wrote in the
+  attachment's description or file name (`photo_kind`); overview when they name none.
 - `patient_consents` is set: a GP refers with the patient's consent, which is the legal basis of
   a referral (helsepersonelloven § 45 and pasient- og brukerrettighetsloven § 2-2); the message
   format has no field for it because sending one implies it.
