@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import transaction
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from conftest import PASSWORD
 from telederm.accounts.models import Organisation, User
@@ -134,9 +134,11 @@ def test_the_operator_finds_resends_and_cancels_messages(
     failed.refresh_from_db()
     assert failed.status == Status.QUEUED
 
-    # Cancels the one in doubt (Tab to the button, Enter).
+    # Cancels the one in doubt: Tab from "Send again" to "Cancel the message", then Enter.
     desktop.goto(f"{base}/operator/messages/{doubt.uuid}/")
-    desktop.get_by_role("button", name="Cancel the message").focus()
+    desktop.get_by_role("button", name="Send again").focus()
+    desktop.keyboard.press("Tab")
+    assert desktop.evaluate("document.activeElement.textContent.trim()") == "Cancel the message"
     desktop.keyboard.press("Enter")
     expect(desktop.get_by_text("The message is cancelled: it will not be sent.")).to_be_visible()
     doubt.refresh_from_db()
@@ -146,6 +148,9 @@ def test_the_operator_finds_resends_and_cancels_messages(
 
     # The same pages on a phone: nothing wider than the screen; the XML scrolls in its box.
     signed_in_staff(phone.context, base, operator)
+    phone.goto(f"{base}/")
+    no_sideways_scroll(phone)
+    check_accessibility(phone, "operator-home-phone")
     phone.goto(f"{base}/operator/messages/")
     no_sideways_scroll(phone)
     check_accessibility(phone, "operator-messages-phone")
@@ -163,6 +168,7 @@ def test_the_operator_finds_resends_and_cancels_messages(
 
 def test_the_dermatologist_sees_the_gp_messages_closes_and_refers(
     live_server: Any,
+    browser: Browser,
     desktop: Page,
     phone: Page,
     dermatologist: User,
@@ -204,6 +210,26 @@ def test_the_dermatologist_sees_the_gp_messages_closes_and_refers(
     expect(section).to_contain_text("Sent")
     check_accessibility(desktop, "interop-workspace-sent-desktop")
 
+    # The patient reads the answer as a message in the thread, with the whole answer a link away.
+    patient_page = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="en-GB", is_mobile=True, has_touch=True
+    ).new_page()
+    signed_in_staff(patient_page.context, base, patient_user)
+    patient_page.goto(f"{base}/cases/{case.uuid}/")
+    thread = patient_page.locator("#messages")
+    expect(thread.get_by_text("Use the cream every evening.")).to_be_visible()
+    thread.get_by_role("link", name="Read the whole answer").click()
+    expect(patient_page.get_by_text("Use the cream every evening.").first).to_be_visible()
+    patient_page.go_back()
+    no_sideways_scroll(patient_page)
+    check_accessibility(patient_page, "interop-patient-thread-phone")
+    patient_page.context.close()
+
+    signed_in_staff(phone.context, base, dermatologist)
+    phone.goto(f"{base}/clinic/interop/cases/{case.uuid}/discharge/")
+    no_sideways_scroll(phone)
+    check_accessibility(phone, "interop-discharge-phone")
+
     # Closes with a discharge summary: the Epikrise is queued.
     section.get_by_role("link", name="Close with a discharge summary to the GP").click()
     expect(desktop.get_by_role("heading", level=1)).to_have_text(
@@ -217,8 +243,7 @@ def test_the_dermatologist_sees_the_gp_messages_closes_and_refers(
     assert Case.objects.get(pk=case.pk).status == CaseStatus.CLOSED
     assert violations(desktop) == []
 
-    # The discharge page and the register on a phone.
-    signed_in_staff(phone.context, base, dermatologist)
+    # The register on a phone.
     other = make_case(submit=True, photos=1)
     take_for_review(by=dermatologist, case=other, expected_version=other.version)
     phone.goto(f"{base}/clinic/interop/addresses/")
