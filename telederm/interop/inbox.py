@@ -36,6 +36,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from lxml import etree
 
@@ -573,27 +574,53 @@ def _handle_dialog(envelope: kith.Envelope) -> Outcome:
 
 
 def _case_of_dialog(head: kith.Head, dialog: kith.Dialog) -> Case | None:
-    """The case a dialogue message answers or refers to, if any: one of our messages it replies
-    to, a referral of the sender's it follows up, or a case (or review) id it quotes."""
+    """The case a dialogue message answers or refers to, if any: one of our messages to the
+    sender it replies to, a message of the sender's own it follows up, or a case (or review) id it
+    quotes when the sender is the case's referrer. Nobody else reaches a case: a message about
+    another patient than the case's is refused (`ReferralRefused`)."""
     refs = [ref for ref in (head.parent_ref, head.conversation_ref, dialog.in_reply_to) if ref]
     ids = [value for value in (_uuid(ref) for ref in refs) if value is not None]
-    ours = OutgoingMessage.objects.filter(msg_id__in=ids, case__isnull=False).first()
-    if ours is not None:
-        return ours.case
-    theirs = (
-        IncomingMessage.objects.filter(
-            sender_her_id=_her_id(head.sender), msg_id__in=refs, case__isnull=False
+    case = _case_of_ours(head.sender, ids) or _case_of_theirs(head.sender, refs)
+    if case is None and ids:
+        # Our Dialogmelding names the review it answers with (DokIdNotat), the GP's reply quotes it.
+        quoted = (
+            Case.objects.filter(Q(uuid__in=ids) | Q(review__uuid__in=ids))
+            .select_related("created_by__organisation")
+            .first()
         )
+        referrer = quoted.created_by.organisation if quoted is not None else None
+        if referrer is not None and referrer.her_id in message_outbox.party_her_ids(head.sender):
+            case = quoted
+    named = head.patient.identifier.strip() if head.patient is not None else ""
+    if case is not None and named and named != case.patient.identifier:
+        raise referrals.ReferralRefused(
+            _("The patient the message is about is not the patient of the case it refers to."),
+            code=OTHER,
+        )
+    return case
+
+
+def _case_of_ours(sender: kith.Party, ids: Sequence[uuid.UUID]) -> Case | None:
+    """The case of a message of ours to this sender that the message quotes."""
+    ours = OutgoingMessage.objects.filter(msg_id__in=ids, case__isnull=False).select_related("case")
+    for message in ours:
+        if message_outbox.sent_to(message, sender):
+            return message.case
+    return None
+
+
+def _case_of_theirs(sender: kith.Party, refs: Sequence[str]) -> Case | None:
+    """The case of an earlier message of the same sender's that the message quotes."""
+    her_id = _her_id(sender)
+    if her_id is None or not refs:
+        return None
+    theirs = (
+        IncomingMessage.objects.filter(sender_her_id=her_id, msg_id__in=refs, case__isnull=False)
         .exclude(status=Status.DUPLICATE)
+        .select_related("case")
         .first()
     )
-    if theirs is not None:
-        return theirs.case
-    case = Case.objects.filter(uuid__in=ids).first()
-    if case is not None:
-        return case
-    # Our Dialogmelding names the review it answers with (DokIdNotat), the GP's reply quotes it.
-    return Case.objects.filter(review__uuid__in=ids).first() if ids else None
+    return theirs.case if theirs is not None else None
 
 
 def _uuid(value: str) -> uuid.UUID | None:
@@ -644,7 +671,11 @@ def _handle_apprec(row: IncomingMessage, payload: bytes) -> Outcome:
             Status.REJECTED,
             [errors.problem(errors.INVALID_MESSAGE_ID, f"no message {rec.original_msg_id} sent")],
         )
-    ours = message_outbox.record_apprec(ours, rec)
+    try:
+        ours = message_outbox.record_apprec(ours, rec)
+    except message_outbox.AppRecRefused as refused:
+        logger.warning("AppRec %s for %s ignored: %s", rec.msg_id, ours.msg_id, refused)
+        return Outcome(Status.REJECTED, [errors.problem(OTHER, str(refused))])
     return Outcome(Status.ACCEPTED, answers=ours)
 
 

@@ -47,7 +47,7 @@ from telederm.core.errors import UserFacingError
 from telederm.core.outbox import enqueue
 from telederm.interop import policies
 from telederm.interop.kith import model as kith
-from telederm.interop.models import IncomingMessage, OutgoingMessage
+from telederm.interop.models import AddressEntry, IncomingMessage, OutgoingMessage
 from telederm.interop.transports import base
 from telederm.interop.transports.registry import get_transport
 
@@ -359,13 +359,54 @@ def _recover(message: OutgoingMessage, at: dt.datetime, configured: base.Transpo
 # Receipts ---------------------------------------------------------------------------------
 
 
+# The messages an AppRec may settle: sent, or possibly sent. A queued message has not left, so an
+# AppRec "for" it is forged or misdirected; a settled one is settled already.
+APPREC_SETTLES = frozenset(
+    {OutgoingMessage.Status.SENT, OutgoingMessage.Status.SENDING, OutgoingMessage.Status.IN_DOUBT}
+)
+
+
+class AppRecRefused(Exception):
+    """An AppRec that may not settle the message it names: why (for the operator and the log)."""
+
+
+def party_her_ids(party: kith.Party) -> set[int]:
+    """Every HER-id a sender names: its organisation, its department and its person."""
+    ids = {party.organisation.her_id}
+    if party.department is not None:
+        ids.add(party.department.her_id)
+    if party.person is not None:
+        ids.add(party.person.her_id)
+    return {value for value in ids if value is not None}
+
+
+def sent_to(message: OutgoingMessage, party: kith.Party) -> bool:
+    """Whether the party is the one the message went to: its HER-id is one the party names, or
+    that HER-id is a department or person of it in the address register."""
+    ids = party_her_ids(party)
+    if message.receiver_her_id in ids:
+        return True
+    return AddressEntry.objects.filter(
+        her_id=message.receiver_her_id, parent_her_id__in=ids
+    ).exists()
+
+
 @transaction.atomic
 def record_apprec(message: OutgoingMessage, apprec: kith.AppRec) -> OutgoingMessage:
     """The receiver's AppRec for one of ours: acknowledged, acknowledged with errors or rejected.
 
-    It also settles a message in doubt: an AppRec proves the message arrived.
+    It also settles a message in doubt: an AppRec proves the message arrived. Raises
+    `AppRecRefused` (nothing changed) when the AppRec comes from anyone but the message's
+    receiver, or when the message is not one that is out (queued, or settled already).
     """
     locked = OutgoingMessage.objects.select_for_update().get(pk=message.pk)
+    if not sent_to(locked, apprec.sender):
+        raise AppRecRefused(
+            f"the AppRec comes from HER-id {apprec.sender.her_id}, "
+            f"the message went to HER-id {locked.receiver_her_id}"
+        )
+    if locked.status not in APPREC_SETTLES:
+        raise AppRecRefused(f"the message is {locked.status}, not waiting for a receipt")
     locked.status = APPREC_STATUS[kith.AppRecStatus(apprec.status)]
     locked.apprec_status = kith.AppRecStatus(apprec.status).value
     locked.apprec_errors = [

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from conftest import jpeg_bytes, synthetic_number
+from conftest import answer, jpeg_bytes, synthetic_number
 from telederm.accounts.models import User
 from telederm.cases.models import Case, CaseEvent, Message
 from telederm.cases.states import CaseStatus
@@ -409,6 +409,40 @@ def test_an_apprec_settles_our_message_and_is_never_answered(
     assert OutgoingMessage.objects.count() == 1
 
 
+def test_an_apprec_from_anyone_but_the_receiver_settles_nothing() -> None:
+    ours = outgoing_message(receiver_her_id=8150999)
+    incoming = inbox.receive(their_apprec(ours, kith.AppRecStatus.OK))  # from 8150001
+    assert incoming.status == IncomingMessage.Status.REJECTED
+    assert "8150999" in incoming.errors[0]["details"]
+    ours.refresh_from_db()
+    assert ours.status == OutgoingMessage.Status.SENT
+    assert not incoming.apprecs.exists()
+
+
+def test_an_apprec_from_the_office_of_the_person_we_wrote_to_settles_it() -> None:
+    AddressEntry.objects.create(
+        her_id=8150007, name="Dr. September", kind="person", parent_her_id=8150001
+    )
+    ours = outgoing_message(receiver_her_id=8150007)
+    incoming = inbox.receive(their_apprec(ours, kith.AppRecStatus.OK))
+    assert incoming.status == IncomingMessage.Status.ACCEPTED
+    ours.refresh_from_db()
+    assert ours.status == OutgoingMessage.Status.ACKNOWLEDGED
+
+
+@pytest.mark.parametrize(
+    "status", [OutgoingMessage.Status.QUEUED, OutgoingMessage.Status.ACKNOWLEDGED]
+)
+def test_an_apprec_for_a_message_not_out_settles_nothing(status: str) -> None:
+    ours = outgoing_message(status=status)
+    incoming = inbox.receive(their_apprec(ours, kith.AppRecStatus.REJECTED, "E21"))
+    assert incoming.status == IncomingMessage.Status.REJECTED
+    assert "not waiting" in incoming.errors[0]["details"]
+    ours.refresh_from_db()
+    assert ours.status == status
+    assert ours.apprec_errors == []
+
+
 def test_an_apprec_for_nothing_of_ours_is_kept_and_not_answered() -> None:
     stranger = OutgoingMessage(msg_id=uuid.uuid4(), msg_type="DIALOG_HELSEFAGLIG")
     incoming = inbox.receive(their_apprec(stranger, kith.AppRecStatus.OK))
@@ -442,7 +476,12 @@ def test_a_gps_reply_to_our_dialogmelding_lands_on_the_case(
         subject="Svar", text="Takk. Pasienten har fått time hos oss.", responsible=GP
     )
     incoming = inbox.receive(
-        dialog_xml(reply, parent_ref=str(ours.msg_id), conversation_ref=str(ours.msg_id))
+        dialog_xml(
+            reply,
+            parent_ref=str(ours.msg_id),
+            conversation_ref=str(ours.msg_id),
+            patient=patient_of(case),
+        )
     )
     assert incoming.status == IncomingMessage.Status.ACCEPTED
     assert incoming.case == case
@@ -453,6 +492,80 @@ def test_a_gps_reply_to_our_dialogmelding_lands_on_the_case(
     assert case.events.filter(action=CaseEvent.Action.MESSAGE).exists()
     assert answer_to(incoming).status == kith.AppRecStatus.OK
     assert Case.objects.count() == 1
+
+
+def patient_of(case: Case) -> kith.Patient:
+    return kith.Patient(
+        family_name="Pasient", given_name="Test", identifier=case.patient.identifier
+    )
+
+
+def test_a_reply_quoting_our_message_to_someone_else_does_not_reach_its_case(
+    make_case: Any,
+) -> None:
+    case = make_case(submit=True)
+    ours = outgoing_message(case=case, receiver_her_id=8150999)  # another office
+    reply = kith.Dialog(subject="Svar", text="Hva er diagnosen?", responsible=GP)
+    incoming = inbox.receive(
+        dialog_xml(reply, parent_ref=str(ours.msg_id), patient=patient_of(case))
+    )
+    assert incoming.status == IncomingMessage.Status.REJECTED
+    assert incoming.case is None
+    assert not Message.objects.filter(case=case).exists()
+    assert answer_to(incoming).status == kith.AppRecStatus.REJECTED
+
+
+def test_a_reply_from_a_department_of_the_office_we_wrote_to_reaches_the_case(
+    make_case: Any,
+) -> None:
+    case = make_case(submit=True)
+    ours = outgoing_message(case=case, receiver_her_id=8150001)
+    department = replace(
+        GP_OFFICE, department=kith.Organisation(name="Legekontor 2", her_id=8150002)
+    )
+    reply = kith.Dialog(subject="Svar", text="Takk.", responsible=GP)
+    incoming = inbox.receive(
+        dialog_xml(reply, parent_ref=str(ours.msg_id), sender=department, patient=patient_of(case))
+    )
+    assert incoming.status == IncomingMessage.Status.ACCEPTED
+    assert incoming.case == case
+
+
+@pytest.mark.parametrize("quoted", ["case", "review"])
+def test_a_quoted_case_id_reaches_the_case_only_from_its_referrer(
+    make_case: Any, gp: User, dermatologist: User, quoted: str
+) -> None:
+    case = make_case(by=gp, submit=True)
+    answer(case, dermatologist, take=True)
+    case.refresh_from_db()
+    quote = str(case.uuid if quoted == "case" else case.review.uuid)
+    reply = kith.Dialog(
+        subject="Svar", text="Spørsmål om saken.", responsible=GP, in_reply_to=quote
+    )
+    stranger = inbox.receive(dialog_xml(reply, patient=patient_of(case)))
+    assert stranger.status == IncomingMessage.Status.REJECTED
+    assert not Message.objects.filter(case=case, from_clinic=False).exists()
+    referrer = replace(
+        GP_OFFICE, organisation=kith.Organisation(name="Nordkapp legesenter", her_id=8100002)
+    )
+    own = inbox.receive(dialog_xml(reply, sender=referrer, patient=patient_of(case)))
+    assert own.status == IncomingMessage.Status.ACCEPTED
+    assert own.case == case
+
+
+def test_a_reply_about_another_patient_than_the_cases_is_refused(make_case: Any) -> None:
+    case = make_case(submit=True)
+    ours = outgoing_message(case=case)
+    reply = kith.Dialog(subject="Svar", text="Takk.", responsible=GP)
+    incoming = inbox.receive(dialog_xml(reply, parent_ref=str(ours.msg_id)))  # PATIENT
+    assert PATIENT.identifier != case.patient.identifier
+    assert incoming.status == IncomingMessage.Status.REJECTED
+    assert incoming.case is None
+    assert not Message.objects.filter(case=case).exists()
+    rec = answer_to(incoming)
+    assert rec.status == kith.AppRecStatus.REJECTED
+    assert [e.code for e in rec.errors] == ["X99"]
+    assert case.patient.identifier not in (rec.errors[0].details or "")
 
 
 def test_a_gps_dialogmelding_about_nothing_of_ours_becomes_a_case() -> None:
@@ -509,7 +622,6 @@ def test_a_change_is_told_to_the_clinic_and_a_cancellation_withdraws(as_st_olav:
 def test_a_cancellation_of_an_answered_case_is_told_to_the_clinic(
     as_st_olav: None, dermatologist: User
 ) -> None:
-    from conftest import answer
 
     first = inbox.receive(example("Henvisning_ny_tilstand_v2-0_Ny.xml"))
     case = first.case
@@ -519,7 +631,7 @@ def test_a_cancellation_of_an_answered_case_is_told_to_the_clinic(
     assert cancel.status == IncomingMessage.Status.ACCEPTED_WITH_ERRORS
     case.refresh_from_db()
     assert case.status == CaseStatus.ANSWERED
-    assert "cancelled" in Message.objects.get(case=case).body
+    assert "cancelled" in Message.objects.get(case=case, from_clinic=False).body
 
 
 def test_a_change_to_a_referral_we_do_not_have_is_rejected(as_st_olav: None) -> None:
