@@ -53,6 +53,7 @@ from telederm.core import clock, outbox
 from telederm.core.errors import UserFacingError
 from telederm.interop.kith import model as kith
 from telederm.patients.identifiers import InvalidIdentifier, PersonIdentifier
+from telederm.patients.models import Patient
 from telederm.patients.oidc import placeholder_email
 from telederm.patients.services import parse_identifier
 from telederm.photos.models import Photo
@@ -73,6 +74,8 @@ HPR_NUMBER = re.compile(r"[0-9]{1,9}")
 NO_IDENTIFIER = "E30"
 BAD_IDENTIFIER = "E31"
 NO_NAME = "E32"
+# "Pasientopplysninger er utilstrekkelige": the name does not match the registered person.
+PATIENT_MISMATCH = "E36"
 OTHER = "X99"
 
 
@@ -166,6 +169,7 @@ def receive_referral(
     if priority not in Case.Priority.values:
         raise ValueError(f"unknown priority {priority!r}")
     identifier = _identifier_of(patient)
+    _check_same_person(identifier.value, patient.full_name)
     user = by if by is not None else referrer_account(referrer, organisation)
     actor = _acting(user) if by is None else user
     if not case_policies.can_create_case(actor):
@@ -196,6 +200,30 @@ def receive_referral(
     return Registered(case=case, photos=tuple(added), left_out=tuple(left_out))
 
 
+def _names(full_name: str) -> set[str]:
+    return {part for part in re.split(r"[\W_]+", full_name.casefold()) if len(part) > 1}
+
+
+def _check_same_person(identifier: str, full_name: str) -> None:
+    """Refuse a referral whose patient name shares no name with the person we have registered
+    under that identity number: a mistyped number (or a sender guessing one) must not put a case
+    on someone else's record. Middle names, a changed surname or a second first name still
+    match on the other names. The refusal names nobody: the sender learns nothing from it.
+    """
+    known = Patient.objects.filter(identifier=identifier).values_list("full_name", flat=True)
+    registered = known.first()
+    if registered is None or not full_name.strip():
+        return
+    if not _names(full_name) & _names(registered):
+        raise ReferralRefused(
+            _(
+                "The patient's name does not match the person registered with this identity "
+                "number. Check the number and the name, and send the referral again."
+            ),
+            code=PATIENT_MISMATCH,
+        )
+
+
 def referrer_account(referrer: kith.Person, organisation: kith.Organisation) -> User:
     """The referring professional's account: found by HPR number, else recorded, inactive.
 
@@ -207,7 +235,13 @@ def referrer_account(referrer: kith.Person, organisation: kith.Organisation) -> 
     if not HPR_NUMBER.fullmatch(hpr):
         hpr = ""
     if hpr:
-        known = User.objects.filter(hpr_number=hpr).select_related("organisation").first()
+        # Only a referring professional of the office the message came from: an HPR number alone
+        # (printed on every prescription) must not let a message act in someone's name.
+        known = (
+            User.objects.filter(hpr_number=hpr, role=User.Role.SUBMITTER, organisation=office)
+            .select_related("organisation")
+            .first()
+        )
         if known is not None:
             return known
     else:

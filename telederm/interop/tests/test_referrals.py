@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -105,10 +106,36 @@ def test_a_referrer_without_hpr_number_is_found_by_name_at_the_office() -> None:
     assert first.created_by.hpr_number == ""
 
 
-def test_a_known_gp_is_the_referrer(gp: User) -> None:
+def test_a_known_gp_of_the_sending_office_is_the_referrer(gp: User) -> None:
     by_hpr = kith.Person(family_name="Lie", given_name="Ingrid", hpr_number=gp.hpr_number)
-    case = refer(referrer=by_hpr).case
+    office = kith.Organisation(name="Nordkapp legesenter", her_id=gp.organisation.her_id)
+    case = refer(referrer=by_hpr, organisation=office).case
     assert case.created_by == gp
+
+
+def test_an_hpr_number_from_another_office_does_not_act_in_the_gps_name(gp: User) -> None:
+    """An HPR number is on every prescription: alone it must not make a message the GP's."""
+    by_hpr = kith.Person(family_name="Lie", given_name="Ingrid", hpr_number=gp.hpr_number)
+    case = refer(referrer=by_hpr).case  # From Kattskinnet legesenter, not Nordkapp.
+    assert case.created_by != gp
+    assert not case.created_by.is_active
+    assert case.created_by.organisation.her_id == OFFICE.her_id
+
+
+def test_a_name_that_does_not_match_the_registered_person_is_refused() -> None:
+    refer()
+    stranger = dataclasses.replace(PATIENT, family_name="Olsen", given_name="Per")
+    with pytest.raises(referrals.ReferralRefused) as refused:
+        refer(patient=stranger)
+    assert refused.value.code == "E36"
+    assert "Danser" not in str(refused.value)
+    assert Case.objects.count() == 1
+
+
+def test_a_middle_name_or_new_surname_is_the_same_person() -> None:
+    refer()
+    married = dataclasses.replace(PATIENT, family_name="Hansen", given_name="Line Marie")
+    assert refer(patient=married).case.patient.identifier == PATIENT.identifier
 
 
 def test_a_broken_photo_is_left_out_and_the_case_is_still_sent() -> None:
