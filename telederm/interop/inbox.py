@@ -129,12 +129,19 @@ def receive(payload: bytes, *, transport: str = "", ref: str = "") -> IncomingMe
 
 
 def process_pending() -> int:
-    """Handle messages stored but never handled (a crash between the two); how many."""
+    """Handle messages stored but never handled (a crash between the two); how many.
+
+    Only their ids are listed: each payload is read by `process`, one at a time.
+    """
     pending = list(
-        IncomingMessage.objects.filter(status=Status.RECEIVED).order_by("received_at", "pk")
+        IncomingMessage.objects.filter(status=Status.RECEIVED)
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)
     )
-    for incoming in pending:
-        _process_safely(incoming)
+    for pk in pending:
+        incoming = IncomingMessage.objects.only("pk", "uuid", "status").filter(pk=pk).first()
+        if incoming is not None:
+            _process_safely(incoming)
     return len(pending)
 
 
@@ -163,8 +170,25 @@ class _Peek:
 def store(payload: bytes, *, transport: str = "", ref: str = "") -> IncomingMessage:
     """Keep the raw bytes (own transaction); a message seen before becomes a DUPLICATE row.
 
-    A message stored earlier but never handled is returned as it is, to be handled now.
+    A message stored earlier but never handled is returned as it is, to be handled now. A
+    payload larger than a KITH message may be (`schemas.MAX_BYTES`) is not kept: a REJECTED row
+    notes its size, and it is not answered (it cannot be read for a sender).
     """
+    if len(payload) > schemas.MAX_BYTES:
+        logger.warning("incoming message %s: %d bytes, not kept", ref or "(no ref)", len(payload))
+        return IncomingMessage.objects.create(
+            payload=b"",
+            transport=transport[:20],
+            transport_ref=ref[:200],
+            status=Status.REJECTED,
+            errors=[
+                {
+                    "code": errors.NOT_XML,
+                    "text": errors.CODES[errors.NOT_XML],
+                    "details": f"{len(payload)} bytes, more than {schemas.MAX_BYTES}: not kept",
+                }
+            ],
+        )
     peek = _peek(payload)
     fields = {
         "msg_id": peek.msg_id,

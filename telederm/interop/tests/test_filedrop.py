@@ -257,3 +257,51 @@ def test_a_worker_killed_before_the_rename_sends_it_once_after_recovery(tmp_path
     state = state_of(env)
     assert (state["status"], state["attempts"]) == ("sent", 2)
     assert visible(tmp_path / "out") == [f"{msg_id}.xml"]
+
+
+# Hostile incoming files ---------------------------------------------------------------------
+
+
+def test_a_file_larger_than_a_message_may_be_is_set_aside_unread(
+    drop: FileDropTransport, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from telederm.interop.kith.schemas import MAX_BYTES
+
+    incoming = tmp_path / "in"
+    incoming.mkdir()
+    with open(incoming / "huge.xml", "wb") as handle:
+        handle.truncate(MAX_BYTES + 1)  # sparse: costs no disk
+    (incoming / "small.xml").write_bytes(b"<MsgHead/>")
+    fetched = drop.fetch()
+    assert [item.ref for item in fetched] == ["small.xml"]
+    assert not (incoming / "huge.xml").exists()
+    assert (incoming / "rejected" / "huge.xml").stat().st_size == MAX_BYTES + 1
+    assert "huge.xml" in caplog.text and "more than" in caplog.text
+    assert [item.ref for item in drop.fetch()] == ["small.xml"]  # not tried again
+
+
+def test_a_file_that_grows_past_the_limit_is_not_taken(tmp_path: Path) -> None:
+    small = FileDropTransport(tmp_path / "out", tmp_path / "in", max_bytes=16)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.xml").write_bytes(b"x" * 17)
+    (tmp_path / "in" / "b.xml").write_bytes(b"x" * 16)
+    assert [item.ref for item in small.fetch()] == ["b.xml"]
+    assert (tmp_path / "in" / "rejected" / "a.xml").exists()
+
+
+def test_a_link_or_a_fifo_in_the_incoming_folder_is_never_followed(
+    drop: FileDropTransport, tmp_path: Path
+) -> None:
+    incoming = tmp_path / "in"
+    incoming.mkdir()
+    secret = tmp_path / "secret.xml"
+    secret.write_bytes(b"<secret/>")
+    (incoming / "link.xml").symlink_to(secret)
+    os.mkfifo(incoming / "pipe.xml")
+    assert drop.fetch() == []
+    # Swapped in between listing and opening: the open itself refuses the link.
+    with pytest.raises(Exception, match="symbolic link"):
+        drop._read("link.xml")
+    with pytest.raises(Exception, match="not a regular file"):
+        drop._read("pipe.xml")
+    assert secret.read_bytes() == b"<secret/>"

@@ -17,7 +17,7 @@ from telederm.accounts.models import User
 from telederm.cases.models import Case, CaseEvent, Message
 from telederm.cases.states import CaseStatus
 from telederm.interop import inbox
-from telederm.interop.kith import apprec, dialogmelding, henvisning, msghead
+from telederm.interop.kith import apprec, dialogmelding, henvisning, msghead, schemas
 from telederm.interop.kith import model as kith
 from telederm.interop.models import AddressEntry, IncomingMessage, OutgoingMessage
 from telederm.interop.transports.filedrop import FileDropTransport
@@ -319,6 +319,36 @@ def test_a_crash_before_acknowledging_handles_the_message_once_when_it_comes_aga
     (row,) = IncomingMessage.objects.all()
     assert row.status == IncomingMessage.Status.ACCEPTED
     assert Case.objects.count() == 1
+
+
+def test_a_payload_over_the_size_limit_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    payload = referral_xml(attachments=())
+    monkeypatch.setattr(schemas, "MAX_BYTES", 1000)
+    assert len(payload) > 1000
+    incoming = inbox.receive(payload, transport="file", ref="big.xml")
+    assert incoming.status == IncomingMessage.Status.REJECTED
+    assert bytes(incoming.payload) == b""
+    assert f"{len(payload)} bytes" in incoming.errors[0]["details"]
+    assert incoming.transport_ref == "big.xml"
+    assert not Case.objects.exists()
+    assert not OutgoingMessage.objects.exists()
+
+
+def test_pending_messages_are_listed_by_id_not_loaded_all_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = inbox.store(referral_xml())
+    second = inbox.store(referral_xml(attachments=()))
+    with CaptureQueriesContext(connection) as queries:
+        assert inbox.process_pending() == 2
+    listing = queries.captured_queries[0]["sql"]
+    assert "payload" not in listing
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == second.status == IncomingMessage.Status.ACCEPTED
 
 
 def test_one_bad_message_does_not_stop_the_others(

@@ -18,18 +18,25 @@ exactly once across crashes (ADR 0024):
 Incoming: the other side writes `in/<name>.xml` by rename, so only names ending in `.xml` are
 complete; `fetch` returns them oldest first and `acknowledge` deletes the file once the database
 holds its verbatim copy (IncomingMessage.payload): a second copy of patient data on disk, outside
-the access log, would serve nobody.
+the access log, would serve nobody. A file is opened without following links (O_NOFOLLOW) and read
+only if that open file is a regular file no larger than a KITH message may be
+(`kith.schemas.MAX_BYTES`); anything else is moved unread to `in/rejected/` and logged, for the
+operator.
 
 Pure: no Django here; the registry passes the folders from the settings.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
+import stat
 import time
 import uuid
 from pathlib import Path
 
+from telederm.interop.kith.schemas import MAX_BYTES
 from telederm.interop.transports.base import (
     DELIVERED,
     NOT_DELIVERED,
@@ -39,7 +46,10 @@ from telederm.interop.transports.base import (
     TransportError,
 )
 
+logger = logging.getLogger(__name__)
+
 STAGING = ".staging"
+REJECTED = "rejected"
 SENT_MARKERS = ".sent"
 # Markers only matter while a message may still be `sending` (minutes); a month is plenty.
 MARKER_MAX_AGE_SECONDS = 30 * 24 * 3600
@@ -51,9 +61,10 @@ class FileDropTransport:
 
     name = "file"
 
-    def __init__(self, out_dir: Path | str, in_dir: Path | str) -> None:
+    def __init__(self, out_dir: Path | str, in_dir: Path | str, max_bytes: int = MAX_BYTES) -> None:
         self.out_dir = Path(out_dir)
         self.in_dir = Path(in_dir)
+        self.max_bytes = max_bytes
 
     # Outgoing ------------------------------------------------------------------------------
 
@@ -141,16 +152,52 @@ class FileDropTransport:
             return []
         except OSError as error:
             raise TransportError(f"could not list the incoming folder: {error}") from error
-        candidates.sort(key=lambda entry: (entry.stat().st_mtime_ns, entry.name))
-        fetched = []
-        for entry in candidates[:limit]:
+        candidates.sort(key=_age)
+        fetched: list[Fetched] = []
+        for entry in candidates:
+            if len(fetched) >= limit:
+                break
             try:
-                fetched.append(Fetched(ref=entry.name, payload=Path(entry.path).read_bytes()))
+                payload = self._read(entry.name)
             except FileNotFoundError:
                 continue  # taken by another worker meanwhile
+            except _Refused as refused:
+                logger.error("incoming file %s not read: %s", entry.name, refused)
+                self._set_aside(entry.name)
+                continue
             except OSError as error:
                 raise TransportError(f"could not read {entry.name}: {error}") from error
+            fetched.append(Fetched(ref=entry.name, payload=payload))
         return fetched
+
+    def _read(self, name: str) -> bytes:
+        """The file's bytes, read from one descriptor that is not a link and is a regular file
+        of at most `max_bytes` (checked before reading, and while reading, in case it grows)."""
+        try:
+            descriptor = os.open(self.in_dir / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise _Refused("it is a symbolic link") from error
+            raise
+        with os.fdopen(descriptor, "rb") as handle:
+            facts = os.fstat(handle.fileno())
+            if not stat.S_ISREG(facts.st_mode):
+                raise _Refused("it is not a regular file")
+            if facts.st_size > self.max_bytes:
+                raise _Refused(f"{facts.st_size} bytes, more than {self.max_bytes}")
+            payload = handle.read(self.max_bytes + 1)
+        if len(payload) > self.max_bytes:
+            raise _Refused(f"it grew to more than {self.max_bytes} bytes while being read")
+        return payload
+
+    def _set_aside(self, name: str) -> None:
+        """Move a file that will not be read to `in/rejected/`, so it is not tried again."""
+        try:
+            (self.in_dir / REJECTED).mkdir(exist_ok=True)
+            os.replace(self.in_dir / name, self.in_dir / REJECTED / name)
+            _fsync_dir(self.in_dir)
+        except OSError:
+            logger.exception("could not move %s to %s/", name, REJECTED)
 
     def acknowledge(self, ref: str) -> None:
         """The database has the message: delete the file."""
@@ -161,6 +208,17 @@ class FileDropTransport:
             _fsync_dir(self.in_dir)
         except OSError as error:
             raise TransportError(f"could not remove {ref}: {error}") from error
+
+
+class _Refused(Exception):
+    """An incoming file that is not read: why."""
+
+
+def _age(entry: os.DirEntry[str]) -> tuple[int, str]:
+    try:
+        return (entry.stat(follow_symlinks=False).st_mtime_ns, entry.name)
+    except OSError:
+        return (0, entry.name)  # gone or unreadable: tried first, and found out then
 
 
 def _write_durably(path: Path, data: bytes) -> None:
