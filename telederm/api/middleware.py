@@ -17,7 +17,9 @@ with `Authorization: Bearer …` this middleware, right after Django's Authentic
 A GET of a photo's image (`/cases/<case>/photos/<photo>/<size>.jpg`, where a FHIR Media's
 `content.url` points) with a bearer token is authenticated the same way, needing a scope that lets
 the token read Media (`user/Media.r`, `user/*.read`…); the view then checks the case policy and
-writes the access log as for a browser.
+writes the access log as for a browser, except that a token (the request is marked
+`request.telederm_token`, which photos reads with getattr: photos may not import api) sees a photo
+only through its own case: never on a break-glass basis, never through another case of the lesion.
 
 It also sets `Tus-Resumable` on every answer under `/uploads/`, including refusals made further
 in (CSRF, request size, second factor), since tus clients expect it on every response.

@@ -14,6 +14,7 @@ from django.db.models import Q
 from telederm.accounts.models import User
 from telederm.cases.access import access_for_log
 from telederm.cases.models import Case
+from telederm.cases.policies import Basis
 from telederm.cases.states import CaseStatus
 from telederm.photos.models import Photo
 
@@ -27,9 +28,19 @@ class PhotoAccess:
     reason: str
 
 
-def photo_access(user: User, photo: Photo) -> PhotoAccess | None:
-    """The footing on which this person may see this photo; None if they may not."""
+def photo_access(user: User, photo: Photo, *, by_token: bool = False) -> PhotoAccess | None:
+    """The footing on which this person may see this photo; None if they may not.
+
+    `by_token`: a program holding the person's API token asks, not the person at the screen. A
+    token sees a photo only through its own case, never on a break-glass basis (that is for the
+    person at the screen, with a reason) and never through another case of the same lesion (the
+    FHIR API never lists those), as `cases_visible_to(include_break_glass=False)` for the API.
+    """
     direct = access_for_log(user, photo.case)
+    if by_token:
+        if direct is None or direct[0] == Basis.BREAK_GLASS:
+            return None
+        return PhotoAccess(*direct)
     if direct is not None:
         return PhotoAccess(*direct)
     if photo.lesion_id is None or photo.case.status in _NOT_SHARED:

@@ -24,7 +24,7 @@ from telederm.cases.services import open_case
 from telederm.cases.views import at_thread, message_thread_context, safe_next
 from telederm.core.errors import UserFacingError
 from telederm.core.forms import posted, posted_files
-from telederm.photos import message_photos, services, sites
+from telederm.photos import message_photos, policies, services, sites
 from telederm.photos.forms import LesionForm, MessageWithPhotosForm, PhotoUploadForm
 from telederm.photos.models import Lesion, Photo
 from telederm.photos.processing import PhotoRejected
@@ -316,6 +316,16 @@ def image(
     request: HttpRequest, case_uuid: uuid.UUID, photo_uuid: uuid.UUID, size: str
 ) -> HttpResponseBase:
     person = _person(request)
+    if getattr(request, "telederm_token", None) is not None:
+        # A program with the person's token (api.middleware marks the request): its own case
+        # only, never break-glass or another case of the lesion (photos.policies).
+        found = (
+            Photo.objects.select_related("case")
+            .filter(uuid=photo_uuid, case__uuid=case_uuid)
+            .first()
+        )
+        if found is None or policies.photo_access(person, found, by_token=True) is None:
+            raise Http404
     try:
         handle = services.open_photo(
             by=person, case_uuid=case_uuid, photo_uuid=photo_uuid, size=size, request=request
