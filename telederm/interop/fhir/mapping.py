@@ -598,8 +598,15 @@ def document_reference(
 # --- the access log -------------------------------------------------------------------------
 
 
-def audit_event(event: Any, *, actor: Any | None = None, basis_text: str = "") -> AuditEvent:
-    """One access-log entry: who, in which role and organisation, did what, when, on whose data."""
+def audit_event(
+    event: Any, *, actor: Any | None = None, basis_text: str = "", show_network: bool = False
+) -> AuditEvent:
+    """One access-log entry: who, in which role and organisation, did what, when, on whose data.
+
+    The reader's client IP address (`agent.network`) is shown only with `show_network`, which the
+    caller gives for the privacy officer alone: a patient reading who read their record learns
+    who and why, not where from. (`source` names Telederm only; it holds no address.)
+    """
     is_read = event.kind == "read"
     who: dict[str, Any] = {"display": actor.full_name if actor else event.actor_role or "system"}
     if actor is not None and actor.role in PRACTITIONER_ROLES:
@@ -612,7 +619,7 @@ def audit_event(event: Any, *, actor: Any | None = None, basis_text: str = "") -
         else None,
         "name": event.actor_organisation or None,
     }
-    if event.client_address:
+    if show_network and event.client_address:
         agent["network"] = {"address": event.client_address, "type": "2"}
     entities = []
     if event.patient_uuid:

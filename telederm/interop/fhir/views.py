@@ -30,6 +30,7 @@ from fhir.resources.R4B.resource import Resource
 
 from telederm.api import policies
 from telederm.api.models import ApiToken
+from telederm.api.policies import ScopeCheck
 from telederm.audit.services import record, record_listing
 from telederm.interop.fhir import capability, errors
 from telederm.interop.fhir.auth import (
@@ -314,6 +315,15 @@ def _search_bundle(ctx: Context, resource_type: str, params: QueryDict) -> HttpR
                 f"_include={include} is not supported for {resource_type}; use one of "
                 f"{', '.join(sorted(kind.includes)) or 'none'}",
             )
+    patient_check = policies.check_scope(ctx.token, PATIENT.name, "r")
+    if includes and not patient_check.allowed:
+        refusal = errors.insufficient_scope(patient_check.required)
+        refusal.content = errors.operation_outcome(
+            "forbidden",
+            f"_include adds Patient resources: it needs one of the scopes "
+            f"{patient_check.required} (or wider)",
+        ).model_dump_json()
+        return refusal
     total_mode = params.getlist("_total")[-1] if params.getlist("_total") else "estimate"
     if total_mode not in TOTAL_MODES:
         raise FhirError(400, "invalid", "_total must be none, estimate or accurate")
@@ -333,14 +343,8 @@ def _search_bundle(ctx: Context, resource_type: str, params: QueryDict) -> HttpR
             shown = kind.seen(row, ctx)
             if shown is not None:
                 seen.append(shown)
-    included: dict[str, Any] = {}
-    for include in includes:
-        for row in page:
-            patient = kind.includes[include](row)
-            included.setdefault(str(patient.uuid), patient)
-    for patient in included.values():
-        resource = PATIENT.render(patient, ctx)
-        entries.append((f"{base}Patient/{resource.id}", resource, "include"))
+    if includes and page:
+        entries.extend(_included_patients(ctx, patient_check, kind, includes, page))
     if ignored:
         note = errors.operation_outcome(
             "not-supported",
@@ -364,6 +368,34 @@ def _search_bundle(ctx: Context, resource_type: str, params: QueryDict) -> HttpR
 
 
 Entry = tuple[str | None, Resource, str]
+
+
+def _included_patients(
+    ctx: Context, check: ScopeCheck, kind: ResourceType, includes: list[str], page: list[Any]
+) -> list[Entry]:
+    """The patients `_include` adds (the caller has checked that `check`, the token's Patient
+    read, is allowed): only those that scope reads, named as its rule says, and each in the access
+    log as a `fhir.patient.list.view` row besides the search's own rows."""
+    patient_ctx = Context(request=ctx.request, token=ctx.token, check=check, base_url=ctx.base_url)
+    wanted: dict[Any, None] = {}
+    for include in includes:
+        for row in page:
+            wanted.setdefault(kind.includes[include](row).pk, None)
+    readable = {p.pk: p for p in PATIENT.visible(patient_ctx).filter(pk__in=list(wanted))}
+    entries: list[Entry] = []
+    seen: list[Seen] = []
+    for pk in wanted:
+        patient = readable.get(pk)
+        if patient is None:
+            continue
+        resource = PATIENT.render(patient, patient_ctx)
+        entries.append((f"{ctx.base_url}Patient/{resource.id}", resource, "include"))
+        if PATIENT.seen is not None:
+            shown = PATIENT.seen(patient, patient_ctx)
+            if shown is not None:
+                seen.append(shown)
+    _log_listing(patient_ctx, PATIENT, seen)
+    return entries
 
 
 def bundle_json(envelope: Bundle, entries: list[Entry]) -> str:

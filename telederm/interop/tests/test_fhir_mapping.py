@@ -370,11 +370,18 @@ def test_an_access_log_entry_is_an_audit_event() -> None:
         basis="assigned",
         reason="",
     )
-    resource = reparsed(mapping.audit_event(event, actor=reader, basis_text="assigned to the case"))
+    resource = reparsed(
+        mapping.audit_event(
+            event, actor=reader, basis_text="assigned to the case", show_network=True
+        )
+    )
     assert resource.id == event.hash
     assert resource.action == "R"
     assert resource.agent[0].who.reference == f"Practitioner/{reader.uuid}"
-    assert resource.agent[0].network.address == "192.0.2.1"
+    assert resource.agent[0].network.address == "192.0.2.1"  # for the privacy officer
+    for_patient = mapping.audit_event(event, actor=reader, basis_text="assigned to the case")
+    assert for_patient.agent[0].network is None
+    assert "192.0.2.1" not in for_patient.model_dump_json()
     assert resource.entity[0].what.reference == f"Patient/{event.patient_uuid}"
     assert resource.subtype[0].code == "case.view"
     assert resource.meta.versionId == "12"

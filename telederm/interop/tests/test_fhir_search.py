@@ -123,7 +123,23 @@ def test_each_row_a_search_shows_is_logged_once_and_includes_are_not_rows(
     rows = AccessEvent.objects.filter(action="fhir.servicerequest.list.view")
     assert sorted(str(row.case_uuid) for row in rows) == sorted(str(c.uuid) for c in three_cases)
     assert {row.basis for row in rows} == {"sender"}
-    assert AccessEvent.objects.filter(kind="read").count() == 3
+    included = AccessEvent.objects.get(action="fhir.patient.list.view")  # the one patient included
+    assert included.patient_uuid == three_cases[0].patient.uuid
+    assert included.reason.startswith("api token ")
+    assert AccessEvent.objects.filter(kind="read").count() == 4
+
+
+def test_include_of_the_patient_needs_a_scope_that_reads_patient(
+    client: Client, gp: User, three_cases: list[Case]
+) -> None:
+    token = token_for(gp, "user/ServiceRequest.read")
+    search_ok(client, "/fhir/ServiceRequest", token)  # the search itself is allowed
+    before = AccessEvent.objects.count()
+    issue = refused(client, "/fhir/ServiceRequest?_include=ServiceRequest:patient", token, 403)
+    assert "Patient.r" in issue.diagnostics
+    assert AccessEvent.objects.count() == before
+    response = client.get("/fhir/ServiceRequest?_include=ServiceRequest:subject", **bearer(token))
+    assert 'error="insufficient_scope"' in response["WWW-Authenticate"]
 
 
 def test_searching_people_and_organisations_is_not_logged_as_patient_data(
