@@ -72,8 +72,10 @@ WITHDRAWABLE = frozenset({CaseStatus.SUBMITTED, CaseStatus.TRIAGED, CaseStatus.I
 NEW_CASE_DIALOGS = frozenset({"DIALOG_HELSEFAGLIG", "DIALOG_NOTAT", "DIALOG_FORESPORSEL"})
 # Helsenorge's citizen messages (DIALOG_INNBYGGER_*) are not for a referral channel.
 CITIZEN_DIALOG = "DIALOG_INNBYGGER"
-# Earlier referrals from the same sender searched for the document id a change refers to.
-DOCUMENT_SEARCH_LIMIT = 500
+# Earlier referrals from the same sender searched for the document id a change refers to: each is
+# parsed again (up to schemas.MAX_BYTES), so only the sender's latest few. A DocumentId column on
+# IncomingMessage would make this one indexed query (it needs a migration).
+DOCUMENT_SEARCH_LIMIT = 100
 MESSAGE_LIMIT = 5000  # cases.messaging.MAX_LENGTH
 # What reading the head of a message that failed validation can raise: missing parts, bad dates.
 HEAD_FAULTS = (AssertionError, AttributeError, KeyError, TypeError, ValueError)
