@@ -541,7 +541,13 @@ class _Uuid:
 
 def _render_audit_event(event: AccessEvent, ctx: Context) -> Resource:
     basis = AccessEvent.Basis(event.basis).label if event.basis else ""
-    return mapping.audit_event(event, actor=event.actor, basis_text=str(basis))
+    # Client addresses are for the privacy officer's review, not for the patient's own reading.
+    return mapping.audit_event(
+        event,
+        actor=event.actor,
+        basis_text=str(basis),
+        show_network=ctx.user.role == User.Role.PRIVACY_OFFICER,
+    )
 
 
 def CASE_PATIENT(case: Any) -> Any:

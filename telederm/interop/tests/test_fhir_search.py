@@ -403,6 +403,10 @@ def test_the_access_log_is_the_privacy_officers_and_each_patients_own(
         entry.resource.entity[0].what.reference == f"Patient/{world.patient.uuid}"
         for entry in own.entry
     )
+    # Clinicians' client addresses are for the privacy officer's review only.
+    assert all(agent.network is None for entry in own.entry for agent in entry.resource.agent)
+    again = search_ok(client, "/fhir/AuditEvent?_count=100", token_for(privacy_officer))
+    assert any(agent.network for entry in again.entry for agent in entry.resource.agent)
     gp = search_ok(client, "/fhir/AuditEvent", token_for(world.case.created_by))
     assert gp.total == 0
     one = own.entry[0].resource
