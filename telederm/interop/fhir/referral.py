@@ -604,7 +604,10 @@ class _Reader:
             return None
         if content.size is not None and content.size != len(data):
             self.problem("value", "content.size does not match the data.", f"{where}.content.size")
-        if content.hash is not None and content.hash != hashlib.sha1(data).digest():  # noqa: S324
+        if (
+            content.hash is not None
+            and content.hash != hashlib.sha1(data, usedforsecurity=False).digest()
+        ):
             # FHIR's Attachment.hash is the SHA-1 of the data (a checksum, not a security control).
             self.problem("value", "content.hash does not match the data.", f"{where}.content.hash")
         description = media.bodySite.text if media.bodySite and media.bodySite.text else ""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -53,6 +54,8 @@ _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fh
 MSG_TYPE = "FHIR_REFERRAL"
 TRANSPORT = "fhir"
 _ETAG = re.compile(r'\s*(?:W/)?"(?P<version>[0-9]+)"\s*')
+
+logger = logging.getLogger(__name__)
 
 
 # -- POST /fhir/ --------------------------------------------------------------------------------
@@ -496,8 +499,8 @@ def _issues_of(exc: Exception, resource_type: str) -> list[Issue]:
                 )
                 for error in errors()
             ] or [Issue("structure", f"Not a valid {resource_type}.")]
-        except Exception:  # noqa: BLE001, S110  Fall through to the plain message.
-            pass
+        except Exception:  # noqa: BLE001  Fall through to the plain message.
+            logger.debug("could not list the validation errors of %s", resource_type)
     return [Issue("structure", f"Not a valid {resource_type}: {str(exc)[:300]}")]
 
 

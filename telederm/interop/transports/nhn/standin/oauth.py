@@ -141,7 +141,7 @@ class HelseIdStandIn:
             }
         return {
             "access_token": token,
-            "token_type": "DPoP",
+            "token_type": "DPoP",  # nosec B105: the token type, not a secret
             "expires_in": self.token_lifetime,
             "scope": self.scope,
         }

@@ -44,7 +44,7 @@ class StandIn(HelseIdStandIn, MessageApi):
         self.validate = validate
         self.token_lifetime = token_lifetime
         self.url = ""
-        self.token_url = ""
+        self.token_url = ""  # nosec B105: an address, set when serving
         self.issuer = ""
         self.clients: dict[str, Client] = {}
         self.messages: dict[str, StoredMessage] = {}
