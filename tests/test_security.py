@@ -260,8 +260,14 @@ def csrf_exempt(path: str) -> bool:
 def test_a_post_without_a_csrf_token_is_refused_everywhere(route: str, patient_user: User) -> None:
     path = concrete(route)
     if csrf_exempt(path):
-        # Only the token-authenticated API may skip CSRF: it reads no session cookie.
-        assert route.startswith("api/"), f"{route} is csrf_exempt outside the API"
+        # Only the token-authenticated APIs may skip CSRF: they read no session cookie.
+        assert route.startswith(("api/", "fhir/")), f"{route} is csrf_exempt outside the API"
+        if route.startswith("fhir/"):
+            # A signed-in browser's cookie counts for nothing there: without a token, 401.
+            client = Client(enforce_csrf_checks=True)
+            client.force_login(patient_user)
+            response = client.post(path, {"anything": "x"})
+            assert response.status_code in {401, 404, 405}, (route, response.status_code)
         return
     client = Client(enforce_csrf_checks=True)
     client.force_login(patient_user)
