@@ -113,36 +113,6 @@ class Registered:
         return tuple(item for item in self.left_out if item.is_photo)
 
 
-def register_referral(
-    *,
-    by: User | None,
-    referrer: kith.Person,
-    organisation: kith.Organisation,
-    patient: kith.Patient,
-    reason: str,
-    clinical_information: str,
-    priority: str = Case.Priority.ROUTINE,
-    cancer_pathway: bool = False,
-    photos: Sequence[kith.Attachment] = (),
-    channel: str,
-    request: HttpRequest | None = None,
-) -> Case:
-    """Turn a referral from outside into a sent case (see `receive_referral`)."""
-    return receive_referral(
-        by=by,
-        referrer=referrer,
-        organisation=organisation,
-        patient=patient,
-        reason=reason,
-        clinical_information=clinical_information,
-        priority=priority,
-        cancer_pathway=cancer_pathway,
-        photos=photos,
-        channel=channel,
-        request=request,
-    ).case
-
-
 @transaction.atomic
 def receive_referral(
     *,

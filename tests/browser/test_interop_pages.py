@@ -217,7 +217,7 @@ def test_the_dermatologist_sees_the_gp_messages_closes_and_refers(
     signed_in_staff(patient_page.context, base, patient_user)
     patient_page.goto(f"{base}/cases/{case.uuid}/")
     thread = patient_page.locator("#messages")
-    expect(thread.get_by_text("Use the cream every evening.")).to_be_visible()
+    expect(thread.get_by_text("The dermatologist has answered your case.")).to_be_visible()
     thread.get_by_role("link", name="Read the whole answer").click()
     expect(patient_page.get_by_text("Use the cream every evening.").first).to_be_visible()
     patient_page.go_back()

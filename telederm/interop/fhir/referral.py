@@ -1,5 +1,5 @@
 """An incoming FHIR referral: a transaction Bundle read strictly, checked, and turned into the plain
-values (`kith.model`) that `interop.referrals.register_referral` makes a case of.
+values (`kith.model`) that `interop.referrals.receive_referral` makes a case of.
 
 Two steps, each refusing with every problem it finds at once (an OperationOutcome issue each, with
 a FHIRPath-like location), so an integrator fixes a bundle in one round:
@@ -115,7 +115,7 @@ class EntryRef:
 
 @dataclass(frozen=True)
 class IncomingReferral:
-    """What the bundle asks for, in the words of `register_referral`."""
+    """What the bundle asks for, in the words of `receive_referral`."""
 
     patient: kith.Patient
     reason: str
@@ -658,7 +658,7 @@ def _is_cancer_pathway(request: ServiceRequest) -> bool:
 def _clinical_information(notes: str, answers: dict[str, Any], reason: str) -> str:
     """The notes, then every intake answer the referral's case has no field for, as labelled lines.
 
-    `register_referral` takes the reason and the clinical information; the other questions' answers
+    `receive_referral` takes the reason and the clinical information; the other questions' answers
     travel as text the clinic reads, in the order of our questionnaire.
     """
     lines = []

@@ -200,7 +200,7 @@ def test_a_missing_identifier_or_name_has_its_own_code() -> None:
 
 
 def test_a_fhir_referral_is_sent_by_the_token_user(gp: User) -> None:
-    case = referrals.register_referral(
+    case = referrals.receive_referral(
         by=gp,
         referrer=GP,
         organisation=OFFICE,
@@ -208,7 +208,7 @@ def test_a_fhir_referral_is_sent_by_the_token_user(gp: User) -> None:
         reason="Eksem",
         clinical_information="",
         channel="fhir",
-    )
+    ).case
     assert case.created_by == gp
     assert case.priority == "routine" and case.pathway == ""
     assert "FHIR" in case.events.get(action=CaseEvent.Action.SUBMITTED).detail
