@@ -15,6 +15,12 @@ from telederm.audit.models import AccessEvent
 pytestmark = pytest.mark.django_db
 
 
+def finish(response: Any) -> None:
+    """Read a streamed image to the end: the test client then closes its file, as a server would
+    (close() would also close the test's database connection, on PostgreSQL)."""
+    b"".join(response.streaming_content)
+
+
 def image_url(case: Any) -> str:
     photo = case.photos.get()
     return f"/cases/{case.uuid}/photos/{photo.uuid}/thumb.jpg"
@@ -30,7 +36,6 @@ def test_a_token_that_may_read_media_gets_the_image_and_the_read_is_logged(
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
     assert b"".join(response.streaming_content).startswith(b"\xff\xd8")
-    response.close()
     assert AccessEvent.objects.filter(action="photo.view").count() == before + 1
 
 
@@ -68,7 +73,7 @@ def test_break_glass_never_reaches_a_photo_through_a_token(
     browser = sign_in(Client(), duty_nurse)
     seen = browser.get(image_url(case))
     assert seen.status_code == 200  # at the screen, with the glass broken
-    seen.close()
+    finish(seen)
     _, token = issue_token(user=duty_nurse, scopes=["user/Media.read"])
     response = Client().get(image_url(case), HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 404
@@ -97,12 +102,12 @@ def test_a_token_sees_a_photo_only_through_its_own_case_not_another_of_the_lesio
     browser = sign_in(Client(), gp)
     seen = browser.get(url)
     assert seen.status_code == 200  # the GP at the screen, through the lesion
-    seen.close()
+    finish(seen)
     _, token = issue_token(user=gp, scopes=["user/Media.read"])
     own = Client().get(
         f"/cases/{second.uuid}/photos/{new.uuid}/thumb.jpg", HTTP_AUTHORIZATION=f"Bearer {token}"
     )
     assert own.status_code == 200
-    own.close()
+    finish(own)
     response = Client().get(url, HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 404
