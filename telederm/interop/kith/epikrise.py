@@ -121,25 +121,27 @@ def _xhtml(parent: etree._Element, text: str) -> None:
             etree.SubElement(p, f"{{{XHTML}}}br").tail = line
 
 
+def _her_id(parent: etree._Element, her_id: int) -> None:
+    _el(parent, "Id", str(her_id))
+    _el(parent, "TypeId", V="HER", DN="HER-id")
+
+
 def _inst(parent: etree._Element, party: Party) -> etree._Element:
     hcp = _el(parent, "HCP")
     inst = _el(hcp, "Inst")
     _el(inst, "Name", one_line(party.organisation.name))
     if party.organisation.her_id is not None:
-        _el(inst, "Id", str(party.organisation.her_id))
-        _el(inst, "TypeId", V="HER", DN="HER-id")
+        _her_id(inst, party.organisation.her_id)
     if party.department is not None:
         dept = _el(inst, "Dept")
         _el(dept, "Name", one_line(party.department.name))
         if party.department.her_id is not None:
-            _el(dept, "Id", str(party.department.her_id))
-            _el(dept, "TypeId", V="HER", DN="HER-id")
+            _her_id(dept, party.department.her_id)
     if party.person is not None:
         person = _el(inst, "HCPerson")
         _el(person, "Name", one_line(party.person.full_name))
         if party.person.her_id is not None:
-            _el(person, "Id", str(party.person.her_id))
-            _el(person, "TypeId", V="HER", DN="HER-id")
+            _her_id(person, party.person.her_id)
         elif party.person.hpr_number:
             _el(person, "Id", party.person.hpr_number)
             _el(person, "TypeId", V="HPR", DN="HPR-nummer")
