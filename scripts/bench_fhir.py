@@ -39,11 +39,9 @@ import json
 import os
 import platform
 import random
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,14 +87,15 @@ REWRITE_NOTE = (
 )
 
 from bench_queues import (  # after the path is set
-    ensure_database,
     explain,
     free_port,
     ms,
     percentile,
+    run_in_workdir,
     short_sql,
     stop,
     table,
+    use_bench_environment,
     wait_for,
     without_columns,
 )
@@ -639,32 +638,11 @@ def machine() -> dict[str, str]:
 
 
 def main() -> int:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("Run under scripts/with_postgres.py: this benchmark needs PostgreSQL.")
-    ensure_database(url)
-    workdir = Path(tempfile.mkdtemp(prefix="telederm-bench-fhir-"))
-    try:
-        code = run(workdir)
-    except BaseException:
-        print(f"The server's log and locust's files are kept in {workdir}", file=sys.stderr)
-        raise
-    shutil.rmtree(workdir, ignore_errors=True)
-    return code
+    return run_in_workdir(run, prefix="telederm-bench-fhir-")
 
 
 def run(workdir: Path) -> int:
-    env = {
-        **os.environ,
-        "TELEDERM_VAR_DIR": str(workdir / "var"),
-        "TELEDERM_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        "TELEDERM_SMS_BACKEND": "telederm.core.sms.LocMemBackend",
-        "TELEDERM_DEBUG": "false",
-        # uvicorn's access lines would cost the server a write per request.
-        "TELEDERM_LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "telederm.settings",
-    }
-    os.environ.update(env)
+    env = use_bench_environment(workdir)
     load_start = os.getloadavg()[0]
     rng = random.Random(2026)  # noqa: S311 - sampling, not a secret
 

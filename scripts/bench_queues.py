@@ -452,12 +452,17 @@ def write_section(text: str) -> None:
 
 
 def main() -> int:
+    return run_in_workdir(run, prefix="telederm-bench-queues-")
+
+
+def run_in_workdir(run: Callable[[Path], int], *, prefix: str) -> int:
+    """Check PostgreSQL, then `run(workdir)` in a fresh folder (the data folder, the plan,
+    locust's files, the server's log), removed afterwards unless the run failed."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("Run under scripts/with_postgres.py: this benchmark needs PostgreSQL.")
     ensure_database(url)
-    # The data folder (static files, the shared photo), the plan, locust's files, the server's log.
-    workdir = Path(tempfile.mkdtemp(prefix="telederm-bench-queues-"))
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         code = run(workdir)
     except BaseException:
@@ -467,7 +472,8 @@ def main() -> int:
     return code
 
 
-def run(workdir: Path) -> int:
+def use_bench_environment(workdir: Path) -> dict[str, str]:
+    """The environment of this process and of the server it starts: production-like, quiet."""
     env = {
         **os.environ,
         "TELEDERM_VAR_DIR": str(workdir / "var"),
@@ -479,6 +485,11 @@ def run(workdir: Path) -> int:
         "DJANGO_SETTINGS_MODULE": "telederm.settings",
     }
     os.environ.update(env)
+    return env
+
+
+def run(workdir: Path) -> int:
+    env = use_bench_environment(workdir)
     load_start = os.getloadavg()[0]
 
     import django
